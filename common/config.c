@@ -35,6 +35,7 @@ enum cfg_kind {
 	CFG_INT,     /* int */
 	CFG_SIZE,    /* size_t */
 	CFG_DOUBLE,  /* double, JSON integer or real */
+	CFG_BOOL,    /* bool, JSON true/false */
 	CFG_LEVEL,   /* enum lms_log_level, from a string */
 	CFG_SECTION, /* nested object, described by .section */
 	CFG_NODES,   /* the nodes array (top level only) */
@@ -72,6 +73,8 @@ struct cfg_section {
 #define NUM_DEF(K, T, f, lo, hi, d) \
 	{ .name = #f, .kind = K, .offset = offsetof(T, f), .min = lo, \
 	  .max = hi, .def_int = d }
+#define BOOL_DEF(T, f, d) \
+	{ .name = #f, .kind = CFG_BOOL, .offset = offsetof(T, f), .def_int = d }
 #define DBL_DEF(T, f, lo, hi, d) \
 	{ .name = #f, .kind = CFG_DOUBLE, .offset = offsetof(T, f), \
 	  .dmin = lo, .dmax = hi, .def_double = d }
@@ -111,6 +114,7 @@ static const struct cfg_field node_fields[] = {
 	NUM_REQ(CFG_UINT, struct lms_node_config, client_port, 1, PORT_MAX),
 	NUM_REQ(CFG_UINT, struct lms_node_config, http_port, 1, PORT_MAX),
 	SEC_REQ(struct lms_node_config, pg, pg_section),
+	BOOL_DEF(struct lms_node_config, join, false),
 };
 static const struct cfg_section node_section = SECTION(node_fields);
 
@@ -332,6 +336,9 @@ static void cfg_store_int(const struct cfg_field *f, void *slot, long long n)
 	case CFG_LEVEL:
 		*(enum lms_log_level *)slot = (enum lms_log_level)n;
 		break;
+	case CFG_BOOL:
+		*(bool *)slot = n != 0;
+		break;
 	default:
 		break;
 	}
@@ -451,6 +458,12 @@ static int cfg_parse_field(struct cfg_ctx *c, json_t *v, const char *key,
 		*(double *)slot = d;
 		return 0;
 	}
+
+	case CFG_BOOL:
+		if (!json_is_boolean(v))
+			return cfg_type_error(c, key, "boolean", v);
+		*(bool *)slot = json_is_true(v);
+		return 0;
 
 	case CFG_LEVEL: {
 		enum lms_log_level level;

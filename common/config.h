@@ -129,6 +129,9 @@ struct lms_node_config {
 	unsigned client_port; /* LMS RPC */
 	unsigned http_port; /* /health, /status, /metrics */
 	struct lms_pg_config pg;
+	bool join;          /* optional, default false: not a member of the
+	                       initial configuration; it starts empty and is
+	                       added later (lms-admin member add) */
 };
 
 struct lms_raft_config {

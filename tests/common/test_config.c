@@ -294,6 +294,20 @@ static void test_optional_sections_default(void **state)
 	check_shipped_values(&f->cfg);
 }
 
+/* nodes[].join is optional: false unless given. */
+static void test_node_join_flag(void **state)
+{
+	struct fixture *f = *state;
+	const struct edit edits[] = { { "nodes[4].join", "true" } };
+
+	assert_int_equal(load_edited(f, edits, 0), 0);
+	for (unsigned i = 0; i < f->cfg.n_nodes; i++)
+		assert_false(f->cfg.nodes[i].join);
+	assert_int_equal(load_edited(f, edits, 1), 0);
+	assert_false(f->cfg.nodes[3].join);
+	assert_true(f->cfg.nodes[4].join);
+}
+
 /* A partial optional section: given keys are used, the rest default. */
 static void test_partial_section(void **state)
 {
@@ -547,6 +561,9 @@ static const struct bad_case bad_cases[] = {
 	  "key \"log.level\": unknown log level \"verbose\" (expected debug, "
 	  "info, warn or error)" },
 	{ { { "log.level", "\"INFO\"" } }, "unknown log level \"INFO\"" },
+	/* nodes[].join */
+	{ { { "nodes[4].join", "1" } },
+	  "key \"nodes[4].join\": expected boolean, got integer" },
 };
 
 static void test_broken_configs(void **state)
@@ -735,6 +752,7 @@ int main(void)
 		FT(test_shipped_config_loads),
 		FT(test_optional_sections_default),
 		FT(test_partial_section),
+		FT(test_node_join_flag),
 		FT(test_paths_resolved),
 		FT(test_node_lookup_and_conninfo),
 		FT(test_legal_port_sharing),
