@@ -101,3 +101,16 @@ char *pgtest_read_source(const char *relpath)
 	fclose(f);
 	return buf;
 }
+
+void pgtest_conninfo(const char *db, char *buf, size_t cap)
+{
+	const char *host = getenv("LMS_TEST_PGHOST");
+	const char *port = getenv("LMS_TEST_PGPORT");
+	const char *user = getenv("LMS_TEST_PGUSER");
+	if (!host || !port || !user)
+		fail_msg("LMS_TEST_PGHOST/PORT/USER not set: run through ops/test");
+	int n = snprintf(buf, cap, "host=%s port=%s user=%s dbname=%s", host,
+	                 port, user, db);
+	if (n < 0 || (size_t)n >= cap)
+		fail_msg("connection string for \"%s\" too long", db);
+}

@@ -26,6 +26,11 @@ void pgtest_exec(PGconn *conn, const char *sql);
 /* Runs a query returning one value; returns it as a malloc'd string. */
 char *pgtest_value(PGconn *conn, const char *sql);
 
+/* Writes a libpq connection string for database db (same server and
+ * user as the other helpers) into buf (cap bytes); fails the test if the
+ * environment is not set. */
+void pgtest_conninfo(const char *db, char *buf, size_t cap);
+
 /* Reads a file under the source tree into a malloc'd NUL-ended string. */
 char *pgtest_read_source(const char *relpath);
 

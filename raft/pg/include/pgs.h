@@ -1,0 +1,409 @@
+/*
+ * pgs.h -- the PostgreSQL storage driver of the Raft core.
+ *
+ * Why this exists
+ * ---------------
+ * The core (raft.h) does no I/O: it hands the caller a ready batch with the
+ * hard state, log changes, snapshot chunks and committed entries, and waits
+ * for raft_advance(). This driver does the storage half of that loop on the
+ * node's own PostgreSQL database:
+ *
+ *     pgs_open(conninfo, node_id, cluster, sm, &pgs, err, errlen);
+ *     pgs_load(pgs, &initial);             // -> raft_new()
+ *     loop:
+ *         raft_ready(r, &rd);
+ *         pgs_persist(pgs, &rd, results);  // ONE transaction, one fsync:
+ *                                          // hard state, log, snapshot
+ *                                          // chunk/install, apply
+ *         ... send rd.messages, answer clients from results ...
+ *         raft_advance(r, &rd);
+ *     pgs_snapshot_create(pgs, &meta);     // now and then
+ *     raft_snapshot_taken(r, meta.index, meta.size, NULL);
+ *
+ * Everything is synchronous (libpq blocking calls): lmsd calls it from a
+ * dedicated storage thread. A handle is not thread safe; one handle per
+ * database: pgs_open takes a session advisory lock so that a second process
+ * pointed at the same database is refused instead of corrupting it.
+ *
+ * The apply step (DESIGN.md "The apply step")
+ * -------------------------------------------
+ * Committed entries are applied inside the persist transaction, which also
+ * sets raft.applied.last_applied: after a crash the node resumes at
+ * last_applied + 1 and every entry takes effect exactly once. NOOP and
+ * CONFIG entries only advance last_applied (CONFIG also rewrites
+ * raft.membership). NORMAL entries carry an exactly-once envelope
+ *
+ *     u64 client_id | u64 seq | payload          (little endian)
+ *
+ * handled here, below the state machine: with client_id != 0 the pair
+ * (client_id, seq) is checked against raft_state.client_session; a retry of
+ * the last applied seq returns the recorded result without applying again,
+ * an older seq gets PGS_STALE. client_id 0 means "no dedup". The session
+ * table is replicated state (in snapshots and checksums). Known limit: it
+ * is never trimmed; one row per client id ever used.
+ *
+ * The state machine (struct pgs_state_machine) sees only the payload and
+ * must be deterministic: no now(), random(), sequences; ids come from the
+ * log index. A command that is invalid against the state is answered with
+ * an error RESULT (recorded, the same on every node); a non-zero return
+ * from apply means a real database failure: the whole persist transaction
+ * is rolled back and pgs_persist fails (the caller restarts the node). An
+ * SQL error raised by a deterministic bug in apply therefore stops the node
+ * on every replay: apply should check what could violate a constraint
+ * instead of relying on the constraint, or use its own SAVEPOINT.
+ *
+ * Snapshots
+ * ---------
+ * A snapshot is the content of every state table (the state machine's
+ * tables plus raft_state.client_session) at raft.applied.last_applied, as
+ * COPY BINARY streams framed in a small container (see pg_container.c),
+ * stored in chunks in raft.snapshot / raft.snapshot_chunk. Installing it
+ * TRUNCATEs those tables and COPYs the streams back: the tables come out
+ * with identical content (pgs_state_checksum). The schema of those tables
+ * is not in the snapshot: sender and receiver must have the same tables
+ * (for the LMS: the same migrations applied) -- a known limit.
+ *
+ * Ownership
+ * ---------
+ * Strings and structs passed in are copied unless said otherwise. The
+ * state machine passed to pgs_open is borrowed and must outlive the
+ * handle. Memory handed out (loaded entries, apply results) is owned by
+ * the handle and valid until the call named beside it.
+ *
+ * Errors
+ * ------
+ * Fallible calls return 0 (PGS_OK) or an enum pgs_error code, and describe
+ * the failure in PostgreSQL style ("could not append entries 10..20:
+ * <server message>") in a buffer read with pgs_errmsg(). After a failed
+ * pgs_persist the database is unchanged (the transaction is rolled back)
+ * but the handle refuses further writes with PGS_EBROKEN until pgs_load()
+ * re-reads the state: the caller is expected to restart its core anyway.
+ */
+#ifndef LMS_PGS_H
+#define LMS_PGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "raft.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum pgs_error {
+	PGS_OK = 0,
+	PGS_ENOMEM = 1,    /* allocation failed */
+	PGS_EDB = 2,       /* connection or query failure (server message) */
+	PGS_ECORRUPT = 3,  /* stored state inconsistent (gap, bad snapshot) */
+	PGS_EIDENTITY = 4, /* database belongs to another node or cluster */
+	PGS_EINVAL = 5,    /* bad argument or call out of order */
+	PGS_ENOTFOUND = 6, /* no such snapshot / snapshot bytes */
+	PGS_EBROKEN = 7,   /* an earlier persist failed: pgs_load() first */
+	PGS_EBUSY = 8,     /* another process holds this database */
+};
+
+/* Static string naming an error code, never NULL. */
+const char *pgs_strerror(int rv);
+
+/* ------------------------------------------------------------- buffers */
+
+/* A growable byte buffer. Zero-initialize (PGS_BUF_INIT) before use. */
+struct pgs_buf {
+	unsigned char *data;
+	size_t len;
+	size_t cap;
+};
+#define PGS_BUF_INIT {NULL, 0, 0}
+
+/* Makes room for `extra` more bytes. 0 or PGS_ENOMEM (buffer unchanged). */
+int pgs_buf_reserve(struct pgs_buf *b, size_t extra);
+/* Appends n bytes (p may be NULL when n == 0). 0 or PGS_ENOMEM. */
+int pgs_buf_append(struct pgs_buf *b, const void *p, size_t n);
+/* Forgets the content, keeps the memory. */
+void pgs_buf_reset(struct pgs_buf *b);
+/* Frees the memory; the buffer is PGS_BUF_INIT again. */
+void pgs_buf_free(struct pgs_buf *b);
+
+/* ------------------------------------------------------- state machine */
+
+/*
+ * A replicated state machine living in PostgreSQL tables.
+ *
+ * tables: NULL-terminated list of "schema.table" names (lower case
+ *   identifiers) that make up its whole state, in dependency order
+ *   (referenced tables first), each with a primary key. They must exist
+ *   when pgs_open is called. Snapshots copy them in this order.
+ * apply: applies one command (the payload of a NORMAL entry, envelope
+ *   removed) at log index `index`, inside the persist transaction, on conn.
+ *   Writes its answer to `result` (empty on entry; its bytes are recorded
+ *   for exactly-once retries and handed back in pgs_apply_result). Returns
+ *   0, also for a command rejected by the state (the rejection is the
+ *   result); non-zero only on a database failure, with a message in err.
+ * prepare: may be NULL; called once per connection after pgs_open has set
+ *   it up, to PQprepare the statements apply uses. Non-zero = failure.
+ */
+struct pgs_state_machine {
+	const char *name;
+	const char *const *tables;
+	int (*apply)(void *ctx, PGconn *conn, raft_index index,
+	             const void *cmd, size_t len, struct pgs_buf *result,
+	             char *err, size_t errlen);
+	int (*prepare)(void *ctx, PGconn *conn, char *err, size_t errlen);
+	void *ctx;
+};
+
+/* --------------------------------------------------- exactly-once envelope */
+
+#define PGS_ENVELOPE_HEADER 16 /* u64 client_id + u64 seq */
+
+/* Appends client_id | seq | payload to out. 0 or PGS_ENOMEM. */
+int pgs_envelope_encode(struct pgs_buf *out, uint64_t client_id,
+                        uint64_t seq, const void *payload, size_t len);
+
+/* Splits an entry's data. *payload points into data (borrowed).
+ * 0, or PGS_EINVAL when data is shorter than the header or when
+ * client_id != 0 and seq == 0 (sequences start at 1). */
+int pgs_envelope_decode(const void *data, size_t len, uint64_t *client_id,
+                        uint64_t *seq, const void **payload,
+                        size_t *payload_len);
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct pgs;
+
+#define PGS_DEFAULT_CHUNK_BYTES (256u * 1024u) /* as raft_options_default */
+
+/*
+ * Connects (conninfo: a libpq connection string), applies the node-local
+ * schema embedded at build time (sql/001_raft.sql, sql/002_state.sql;
+ * idempotent), fixes the session settings apply depends on (UTC, ISO
+ * dates, synchronous_commit on), and checks raft.node_identity: a fresh
+ * database is stamped with (node_id, cluster); one stamped for another
+ * node or cluster is refused with PGS_EIDENTITY. Refuses a server running
+ * with fsync = off, and a database another process has open (PGS_EBUSY,
+ * after waiting up to 5 s for it to go away). Checks that every table of
+ * sm exists and has a primary key.
+ *
+ * sm is borrowed and must outlive the handle. On failure *out is NULL and
+ * err (errlen bytes, may be NULL) says why; the return value is the code.
+ */
+int pgs_open(const char *conninfo, raft_id node_id, const char *cluster,
+             const struct pgs_state_machine *sm, struct pgs **out,
+             char *err, size_t errlen);
+
+/*
+ * A second handle on the same database for reads only, used from another
+ * thread than the writer's: pgs_kv_get, pgs_snapshot_read,
+ * pgs_state_checksum and pgs_conn. It takes no lock and changes nothing
+ * (no schema, no identity): open it after the writer's pgs_open. Write
+ * calls (pgs_load, pgs_persist, pgs_snapshot_create) refuse it with
+ * PGS_EINVAL.
+ */
+int pgs_open_reader(const char *conninfo,
+                    const struct pgs_state_machine *sm, struct pgs **out,
+                    char *err, size_t errlen);
+
+/* Closes the connection (an open transaction is rolled back by the
+ * server) and frees everything the handle owns. NULL is allowed. */
+void pgs_close(struct pgs *pgs);
+
+/* The message of the last failure on pgs ("" if none). */
+const char *pgs_errmsg(const struct pgs *pgs);
+
+/* The connection, for reads by the caller (e.g. the LMS service's stale
+ * reads) between calls. Do not leave a transaction open on it. */
+PGconn *pgs_conn(struct pgs *pgs);
+
+/* Snapshot chunk size used by pgs_snapshot_create (default
+ * PGS_DEFAULT_CHUNK_BYTES; use raft_options.snapshot_chunk_bytes).
+ * 0 or PGS_EINVAL for 0. */
+int pgs_set_chunk_bytes(struct pgs *pgs, size_t bytes);
+
+/* --------------------------------------------------------------- load */
+
+/*
+ * Reads the persisted state, in one consistent (REPEATABLE READ) view:
+ * hard state; the latest complete snapshot's metadata (config decoded);
+ * every log entry above it; the applied index. out->bootstrap is zeroed:
+ * the caller fills it from its configuration.
+ *
+ * out->entries and their data are owned by pgs until the next pgs_load
+ * or pgs_close. Also clears PGS_EBROKEN.
+ *
+ * PGS_ECORRUPT when the log has a gap, does not start right after the
+ * snapshot, has decreasing terms or an undecodable CONFIG entry, when the
+ * snapshot's chunks do not add up to its size or its config does not
+ * decode, or when the applied index lies outside [snapshot, last entry].
+ */
+int pgs_load(struct pgs *pgs, struct raft_initial_state *out);
+
+/* ------------------------------------------------------------ persist */
+
+enum pgs_apply_status {
+	PGS_APPLIED = 0,      /* the state machine ran; result is its answer */
+	PGS_DUPLICATE = 1,    /* (client, seq) was applied before: result is
+	                         the answer recorded then; nothing changed */
+	PGS_STALE = 2,        /* seq older than the client's last: no answer
+	                         is kept; nothing changed */
+	PGS_BAD_ENVELOPE = 3, /* data shorter than the envelope or seq 0 */
+	PGS_NOT_NORMAL = 4,   /* NOOP or CONFIG entry: nothing to answer */
+};
+
+struct pgs_apply_result {
+	raft_index index;
+	raft_term term;
+	int type;    /* enum raft_entry_type */
+	int status;  /* enum pgs_apply_status */
+	uint64_t client_id;
+	uint64_t seq;
+	/* The state machine's answer. Owned by pgs, valid until the next
+	 * pgs_persist or pgs_close. NULL when result_len == 0. */
+	const void *result;
+	size_t result_len;
+};
+
+/*
+ * Makes rd durable and applies its committed entries, in ONE transaction
+ * (one fsync with synchronous_commit on), in this order:
+ *   1. hard state (if has_hard_state);
+ *   2. the snapshot chunk (if has_snapshot_chunk): offset 0 starts a new
+ *      incomplete raft.snapshot row (dropping other incomplete ones); a
+ *      later offset must continue the stored bytes (a resent chunk
+ *      replaces what was stored from its offset on);
+ *   3. the snapshot install (if has_install_snapshot): state tables
+ *      replaced by the snapshot's content, last_applied = its index, the
+ *      whole log deleted, the snapshot marked complete with its meta,
+ *      older snapshots deleted, raft.membership rewritten;
+ *   4. delete log entries >= truncate_from (if non-zero);
+ *   5. append rd->entries (those at or below an index installed in the
+ *      same batch are skipped: the snapshot covers them);
+ *   6. delete log entries < compact_before (if non-zero);
+ *   7. apply rd->committed in order (the first must be last_applied + 1)
+ *      and set raft.applied.last_applied to the last one.
+ *
+ * results: an array of at least rd->n_committed elements (may be NULL
+ * when there are none), filled in order.
+ *
+ * On any failure the transaction is rolled back, the handle becomes
+ * PGS_EBROKEN and the code is returned (PGS_EDB, PGS_ECORRUPT for an
+ * inconsistent batch or snapshot, PGS_ENOMEM). A batch with nothing to
+ * persist or apply costs nothing.
+ */
+int pgs_persist(struct pgs *pgs, const struct raft_ready *rd,
+                struct pgs_apply_result *results);
+
+/* The applied index as of the last pgs_load/pgs_persist. */
+raft_index pgs_last_applied(const struct pgs *pgs);
+
+/* ----------------------------------------------------------- snapshots */
+
+/*
+ * Takes a snapshot of the state at the current last_applied, reading every
+ * state table in one REPEATABLE READ transaction (on a second, short-lived
+ * connection) while the chunks are written on the handle's connection, so
+ * memory stays bounded by a few chunks whatever the state size. Stores it
+ * complete at index = last_applied with the term and config as of that
+ * index (taken from the stored log/snapshot), deletes every older
+ * snapshot (an incomplete one being received at a newer index is kept),
+ * and fills *meta (index, term, config, size). If a complete snapshot at
+ * last_applied already exists, only fills *meta.
+ *
+ * Then call raft_snapshot_taken(r, meta->index, meta->size, ...): the core
+ * derives the same term and config. PGS_EINVAL when nothing is applied.
+ */
+int pgs_snapshot_create(struct pgs *pgs, struct raft_snapshot_meta *meta);
+
+/*
+ * Copies bytes [offset, offset + len) of the complete snapshot `index`
+ * into buf (to fill an outgoing SNAPSHOT message). PGS_ENOTFOUND if there
+ * is no such complete snapshot (e.g. replaced by a newer one) or the range
+ * lies beyond its end.
+ */
+int pgs_snapshot_read(struct pgs *pgs, raft_index index, uint64_t offset,
+                      void *buf, size_t len);
+
+/* ------------------------------------------------------------ checking */
+
+/*
+ * Hex SHA-256 (64 characters + NUL) over the content of every state
+ * table, rows in primary-key order (text keys in "C" collation), read in
+ * one REPEATABLE READ transaction; *applied (may be NULL) receives the
+ * last_applied of that same view. Two nodes with equal applied indexes
+ * must have equal checksums.
+ */
+int pgs_state_checksum(struct pgs *pgs, char out[65], raft_index *applied);
+
+/* ------------------------------------------------- the key/value machine */
+
+/*
+ * A small state machine, for tests and examples: table raft_state.kv
+ * (key text primary key, value bytea, version bigint = index of the last
+ * write). Commands (little endian; keys 1..PGS_KV_KEY_MAX bytes of UTF-8
+ * without NUL):
+ *
+ *   u8 op | u32 key_len | key | op-specific part
+ *     PGS_KV_PUT    (1): u32 value_len | value
+ *     PGS_KV_DELETE (2): nothing
+ *     PGS_KV_CAS    (3): u8 has_expected | u32 expected_len | expected |
+ *                        u32 value_len | value
+ *                        (has_expected 0: the key must be absent)
+ *
+ * Results:  u8 code | u64 version | u8 has_value | u32 value_len | value
+ *   PGS_KV_OK        version = this entry's index
+ *   PGS_KV_CONFLICT  CAS mismatch: the current value (has_value 0 if the
+ *                    key is absent) and its version
+ *   PGS_KV_NOT_FOUND DELETE of an absent key
+ *   PGS_KV_BAD_COMMAND  malformed command; value = a reason in words
+ */
+extern const struct pgs_state_machine pgs_kv_state_machine;
+
+#define PGS_KV_KEY_MAX 1024
+
+enum pgs_kv_op { PGS_KV_PUT = 1, PGS_KV_DELETE = 2, PGS_KV_CAS = 3 };
+
+enum pgs_kv_code {
+	PGS_KV_OK = 0,
+	PGS_KV_CONFLICT = 1,
+	PGS_KV_NOT_FOUND = 2,
+	PGS_KV_BAD_COMMAND = 3,
+};
+
+/* Command encoders: append the command to out. 0, PGS_EINVAL (key empty,
+ * too long, not UTF-8 or with a NUL), PGS_ENOMEM. value may be NULL when
+ * its length is 0; expected NULL in CAS means "key must be absent". */
+int pgs_kv_encode_put(struct pgs_buf *out, const char *key,
+                      const void *value, size_t value_len);
+int pgs_kv_encode_delete(struct pgs_buf *out, const char *key);
+int pgs_kv_encode_cas(struct pgs_buf *out, const char *key,
+                      const void *expected, size_t expected_len,
+                      const void *value, size_t value_len);
+
+struct pgs_kv_result {
+	int code; /* enum pgs_kv_code */
+	raft_index version;
+	bool has_value;
+	const void *value; /* points into the decoded buffer (borrowed) */
+	size_t value_len;
+};
+
+/* 0 or PGS_EINVAL for a malformed result. */
+int pgs_kv_decode_result(const void *buf, size_t len,
+                         struct pgs_kv_result *out);
+
+/*
+ * Reads a key from the node's own database (a stale read: it reflects
+ * *applied, read in the same statement). *found false when absent; value
+ * (reset first) receives the bytes. Any of value, version, applied may be
+ * NULL.
+ */
+int pgs_kv_get(struct pgs *pgs, const char *key, struct pgs_buf *value,
+               bool *found, raft_index *version, raft_index *applied);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LMS_PGS_H */
