@@ -11,6 +11,8 @@
  *     member promote ID
  *     member remove ID
  *     transfer-leader [ID]
+ *     checksum                      every node's state checksum and applied
+ *                                   index (equal indexes => equal sums)
  *
  * Exit status: 0 ok, 1 the operation failed (the cluster said no), 2 usage,
  * 5 key not found, 6 conflict (cas lost), 7 cluster unavailable.
@@ -61,6 +63,8 @@ static void usage(FILE *f)
 	      "  member remove ID\n"
 	      "  transfer-leader [ID]            ID omitted: the most up-to-date "
 	      "voter\n"
+	      "  checksum                        state checksum and applied index "
+	      "of every node\n"
 	      "\n"
 	      "Nodes come from --nodes host:port,..., else $LMS_NODES, else the "
 	      "client ports in\nthe config file (--config, $LMS_CONFIG or "
@@ -210,6 +214,60 @@ static int cmd_status(struct admin *a)
 			       (unsigned long long)s->commit_index,
 			       (unsigned long long)s->applied_index);
 		}
+		lmsc_response_free(r);
+	}
+	if (a->json)
+		print_json(all);
+	else
+		json_decref(all);
+	if (up == 0) {
+		fprintf(stderr, "lms-admin: cluster unavailable: no node "
+		        "answered\n");
+		return EXIT_UNAVAILABLE;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------- checksum */
+
+static int cmd_checksum(struct admin *a)
+{
+	size_t n = lmsc_node_count(a->c);
+	json_t *all = json_array();
+	unsigned up = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct lmsc_node *nd = lmsc_node_at(a->c, i);
+		char addr[96];
+		snprintf(addr, sizeof addr, "%s:%u", nd->host, nd->port);
+		Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+		Lms__Rpc__ChecksumRequest creq = LMS__RPC__CHECKSUM_REQUEST__INIT;
+		req.op_case = LMS__RPC__REQUEST__OP_CHECKSUM;
+		req.checksum = &creq;
+		Lms__Rpc__Response *r = NULL;
+		int rv = lmsc_call_node(a->c, i, &req, &r);
+		if (rv != 0 || r->status != LMS__RPC__STATUS__OK ||
+		    r->result_case != LMS__RPC__RESPONSE__RESULT_CHECKSUM) {
+			const char *why = rv != 0 ? lmsc_errmsg(a->c)
+			                          : (r->message ? r->message : "");
+			if (a->json)
+				json_array_append_new(all, json_pack(
+					"{s:s,s:s}", "address", addr, "error", why));
+			else
+				printf("%-22s down  %s\n", addr, why);
+			lmsc_response_free(r);
+			continue;
+		}
+		up++;
+		if (a->json)
+			json_array_append_new(all, json_pack(
+				"{s:s,s:I,s:s,s:I}", "address", addr, "node",
+				(json_int_t)r->node_id, "checksum",
+				r->checksum->checksum, "applied_index",
+				(json_int_t)r->checksum->applied_index));
+		else
+			printf("%-22s %-8llu %s\n", addr,
+			       (unsigned long long)r->checksum->applied_index,
+			       r->checksum->checksum);
 		lmsc_response_free(r);
 	}
 	if (a->json)
@@ -547,8 +605,11 @@ int main(int argc, char **argv)
 	}
 	struct lmsc_options o;
 	lmsc_options_default(&o);
-	if (timeout_ms)
+	if (timeout_ms) {
 		o.total_timeout_ms = (unsigned)timeout_ms;
+		if (o.request_timeout_ms > timeout_ms)
+			o.request_timeout_ms = (unsigned)timeout_ms;
+	}
 	a.c = lmsc_new(list, n, &o);
 	if (!a.c) {
 		free(cmd_argv);
@@ -564,6 +625,8 @@ int main(int argc, char **argv)
 		rc = cmd_kv(&a, cmd_argc - 1, cmd_argv + 1);
 	else if (strcmp(cmd, "member") == 0)
 		rc = cmd_member(&a, cmd_argc - 1, cmd_argv + 1);
+	else if (strcmp(cmd, "checksum") == 0 && cmd_argc == 1)
+		rc = cmd_checksum(&a);
 	else if (strcmp(cmd, "transfer-leader") == 0)
 		rc = cmd_transfer(&a, cmd_argc - 1, cmd_argv + 1);
 	else

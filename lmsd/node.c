@@ -690,6 +690,44 @@ void node_status(struct call *c)
 	call_finish(c, LMS__RPC__STATUS__OK, "%s", "");
 }
 
+/* Runs on the reader thread. */
+static void node_checksum_run(struct call *c, struct pgs *reader)
+{
+	char sum[65];
+	raft_index applied = 0;
+	if (pgs_state_checksum(reader, sum, &applied) != 0) {
+		c->resp.status = LMS__RPC__STATUS__UNAVAILABLE;
+		snprintf(c->message, sizeof c->message,
+		         "could not compute the checksum: %s",
+		         pgs_errmsg(reader));
+		return;
+	}
+	Lms__Rpc__ChecksumResponse *r = malloc(sizeof *r);
+	char *copy = strdup(sum);
+	if (!r || !copy) {
+		free(r);
+		free(copy);
+		c->resp.status = LMS__RPC__STATUS__INTERNAL;
+		snprintf(c->message, sizeof c->message, "out of memory");
+		return;
+	}
+	lms__rpc__checksum_response__init(r);
+	r->checksum = copy;
+	r->applied_index = applied;
+	c->resp.result_case = LMS__RPC__RESPONSE__RESULT_CHECKSUM;
+	c->resp.checksum = r;
+	c->result = &r->base;
+	c->resp.applied_index = applied;
+	c->resp.status = LMS__RPC__STATUS__OK;
+}
+
+void node_checksum(struct call *c)
+{
+	/* this node's own state, whatever its role */
+	c->req->consistency = LMS__RPC__CONSISTENCY__STALE;
+	node_read(c, node_checksum_run);
+}
+
 static json_t *node_status_json(struct node *n)
 {
 	struct raft_status st;

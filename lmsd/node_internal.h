@@ -90,6 +90,7 @@ void node_member_promote(struct call *c);
 void node_member_remove(struct call *c);
 void node_transfer(struct call *c);
 void node_status(struct call *c);
+void node_checksum(struct call *c);
 
 /* Finishes c with NOT_LEADER and the leader's client address if known. */
 void node_not_leader(struct call *c);

@@ -143,6 +143,7 @@ void rpc_dispatch(struct call *c)
 	case LMS__RPC__REQUEST__OP_MEMBER_PROMOTE: node_member_promote(c); break;
 	case LMS__RPC__REQUEST__OP_MEMBER_REMOVE: node_member_remove(c); break;
 	case LMS__RPC__REQUEST__OP_TRANSFER_LEADER: node_transfer(c); break;
+	case LMS__RPC__REQUEST__OP_CHECKSUM: node_checksum(c); break;
 	default:
 		call_finish(c, LMS__RPC__STATUS__INVALID_ARGUMENT,
 		            "request names no operation this node knows");

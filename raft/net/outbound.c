@@ -40,6 +40,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <event2/dns.h>
 #include <event2/util.h>
 
@@ -339,6 +343,37 @@ static void outbound_written_cb(struct evbuffer *buf,
 /* ------------------------------------------------------------- connect */
 
 /*
+ * When this node listens on one specific IPv4 address, its outbound peer
+ * connections leave from that address too: peers (and firewall rules, as
+ * ops/cluster partition uses) then see each node's Raft traffic under its
+ * own address. Returns -1 (let libevent make the socket) otherwise or when
+ * the bind fails, which only costs that distinction.
+ */
+static evutil_socket_t outbound_bound_socket(struct rnet *t,
+					     const struct rnet_peer *p)
+{
+	struct sockaddr_in src;
+
+	if (t->listen_host == NULL || !p->numeric ||
+	    p->sa.ss_family != AF_INET)
+		return -1;
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	if (inet_pton(AF_INET, t->listen_host, &src.sin_addr) != 1 ||
+	    src.sin_addr.s_addr == htonl(INADDR_ANY))
+		return -1;
+	evutil_socket_t fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+					     SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+		evutil_closesocket(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Open a new connection to p (closing any old one). Never calls the
  * unreachable callback itself (it runs inside rnet_set_peer too): a failure
  * detected here only logs and backs off.
@@ -350,7 +385,10 @@ void outbound_start(struct rnet_peer *p)
 	int rv = -1;
 
 	outbound_close(p);
-	p->bev = bufferevent_socket_new(t->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	evutil_socket_t fd = outbound_bound_socket(t, p);
+	p->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (p->bev == NULL && fd >= 0)
+		evutil_closesocket(fd);
 	if (p->bev == NULL ||
 	    evbuffer_add_cb(bufferevent_get_output(p->bev),
 			    outbound_written_cb, p) == NULL) {

@@ -451,7 +451,7 @@ int pg_container_load(struct pgs *pgs, raft_index index,
 	if (!seen)
 		return pg_fail(pgs, PGS_ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < n && !rv; i++) {
-		size_t t;
+		size_t t = 0; /* set by read_table_header on success */
 		if ((rv = read_table_header(pgs, src, seen, &t, &sql)))
 			break;
 		for (;;) {

@@ -208,7 +208,9 @@ static void check_shipped_values(const struct lms_config *c)
 		char db[32], dd[32];
 
 		assert_int_equal(n->id, i + 1);
-		assert_string_equal(n->host, "127.0.0.1");
+		char host[32];
+		snprintf(host, sizeof(host), "127.0.1.%u", i + 1);
+		assert_string_equal(n->host, host);
 		assert_int_equal(n->peer_port, 7101 + i);
 		assert_int_equal(n->client_port, 7201 + i);
 		assert_int_equal(n->http_port, 7301 + i);
@@ -488,13 +490,15 @@ static const struct bad_case bad_cases[] = {
 	{ { { "nodes[1].http_port", "0" } },
 	  "key \"nodes[1].http_port\": value 0 is out of range 1..65535" },
 	{ { { "nodes[0].client_port", "7101" } },
-	  "key \"nodes[0].client_port\": port 7101 on host \"127.0.0.1\" is "
+	  "key \"nodes[0].client_port\": port 7101 on host \"127.0.1.1\" is "
 	  "already used by nodes[0].peer_port" },
-	{ { { "nodes[4].http_port", "7102" } },
-	  "key \"nodes[4].http_port\": port 7102 on host \"127.0.0.1\" is "
+	{ { { "nodes[4].http_port", "7102" },
+	    { "nodes[4].host", "\"127.0.1.2\"" } },
+	  "key \"nodes[4].http_port\": port 7102 on host \"127.0.1.2\" is "
 	  "already used by nodes[1].peer_port" },
-	{ { { "nodes[2].pg.port", "7301" } },
-	  "key \"nodes[2].pg.port\": port 7301 on host \"127.0.0.1\" is "
+	{ { { "nodes[2].pg.port", "7301" },
+	    { "nodes[2].pg.host", "\"127.0.1.1\"" } },
+	  "key \"nodes[2].pg.port\": port 7301 on host \"127.0.1.1\" is "
 	  "already used by nodes[0].http_port" },
 	{ { { "tutor.http_port", "7203" } },
 	  "key \"tutor.http_port\": port 7203 is already used by "
