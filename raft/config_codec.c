@@ -31,13 +31,13 @@
 #define CONFIG_HEADER 6
 #define CONFIG_SERVER_FIXED 10
 
-static void config_put_u64(unsigned char *p, uint64_t v)
+static void config_codec_put_u64(unsigned char *p, uint64_t v)
 {
 	for (int k = 0; k < 8; k++)
 		p[k] = (unsigned char)(v >> (8 * k));
 }
 
-static uint64_t config_get_u64(const unsigned char *p)
+static uint64_t config_codec_get_u64(const unsigned char *p)
 {
 	uint64_t v = 0;
 	for (int k = 0; k < 8; k++)
@@ -45,7 +45,7 @@ static uint64_t config_get_u64(const unsigned char *p)
 	return v;
 }
 
-static size_t config_addr_len(const struct raft_server *s)
+static size_t config_codec_addr_len(const struct raft_server *s)
 {
 	size_t n = 0;
 	while (n < RAFT_ADDRESS_MAX - 1 && s->address[n] != '\0')
@@ -64,7 +64,7 @@ size_t raft_config_encode(const struct raft_config *c, void *buf, size_t cap)
 		return 0;
 	size_t size = CONFIG_HEADER;
 	for (unsigned k = 0; k < c->n; k++)
-		size += CONFIG_SERVER_FIXED + config_addr_len(&c->servers[k]);
+		size += CONFIG_SERVER_FIXED + config_codec_addr_len(&c->servers[k]);
 	if (buf == NULL || cap < size)
 		return size;
 
@@ -78,8 +78,8 @@ size_t raft_config_encode(const struct raft_config *c, void *buf, size_t cap)
 	p += CONFIG_HEADER;
 	for (unsigned k = 0; k < c->n; k++) {
 		const struct raft_server *s = &c->servers[k];
-		size_t alen = config_addr_len(s);
-		config_put_u64(p, s->id);
+		size_t alen = config_codec_addr_len(s);
+		config_codec_put_u64(p, s->id);
 		p[8] = (unsigned char)s->role;
 		p[9] = (unsigned char)alen;
 		memcpy(p + CONFIG_SERVER_FIXED, s->address, alen);
@@ -106,7 +106,7 @@ int raft_config_decode(const void *buf, size_t len, struct raft_config *out)
 		struct raft_server *s = &c.servers[k];
 		if (len - off < CONFIG_SERVER_FIXED)
 			return RAFT_ECORRUPT;
-		s->id = config_get_u64(p + off);
+		s->id = config_codec_get_u64(p + off);
 		s->role = p[off + 8];
 		size_t alen = p[off + 9];
 		off += CONFIG_SERVER_FIXED;

@@ -89,6 +89,8 @@ struct raft_progress {
 	raft_index next;
 	int state;               /* enum raft_progress_state */
 	bool probe_sent;         /* PROBE: paused until a reply or heartbeat */
+	raft_index rewound;      /* REPLICATE: follower's last index when we
+	                            last resent from it (progress.c) */
 	raft_index *inflight;    /* ring of last indexes of APPENDs in flight */
 	unsigned in_start;
 	unsigned in_count;
@@ -116,7 +118,7 @@ bool progress_maybe_update(struct raft_progress *p, raft_index index);
 void progress_free_inflight(const struct raft *r, struct raft_progress *p,
                             raft_index index);
 bool progress_maybe_decr(struct raft_progress *p, raft_index rejected,
-                         raft_index hint);
+                         raft_index hint, bool gap, raft_index last);
 void progress_contact(struct raft_progress *p);
 bool progress_quorum_active(const struct raft *r);
 

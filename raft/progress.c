@@ -126,6 +126,7 @@ void progress_become_replicate(struct raft_progress *p)
 {
 	p->state = RAFT_PROGRESS_REPLICATE;
 	p->next = p->match + 1;
+	p->rewound = p->match;
 	p->probe_sent = false;
 	progress_clear_inflight(p);
 }
@@ -198,16 +199,37 @@ bool progress_maybe_update(struct raft_progress *p, raft_index index)
 }
 
 /* A rejection of prev_index `rejected`, with the leader's hint for the next
- * index to try (from conflict_term/conflict_index). Returns false when the
- * rejection is stale (answers an APPEND we no longer care about). */
+ * index to try (from conflict_term/conflict_index), whether it was a gap
+ * (the follower's log is shorter than rejected: conflict_term 0) and the
+ * follower's last index. Returns false when the rejection needs no action
+ * (it answers an APPEND we no longer care about). */
 bool progress_maybe_decr(struct raft_progress *p, raft_index rejected,
-                         raft_index hint)
+                         raft_index hint, bool gap, raft_index last)
 {
 	if (p->state == RAFT_PROGRESS_REPLICATE) {
-		/* Our pipeline overshot or lost a message: everything up to
-		 * match is known good; probe from there (or from the hint). */
 		if (rejected <= p->match)
 			return false;
+		if (rejected + 1 < p->next) {
+			/* In REPLICATE we stream contiguous APPENDs from a
+			 * known match point, so this one was overtaken or an
+			 * earlier one lost, and later APPENDs are in flight
+			 * whose answers also tell. A reordering network must
+			 * not knock us back to probing: if the follower got
+			 * further since we last rewound, resend from its end
+			 * and keep streaming; otherwise wait. If everything
+			 * is lost, the pipeline fills (rejections free no
+			 * inflight slot) and a heartbeat, whose prev is
+			 * next - 1, brings the case below. */
+			if (!gap || last < p->match || last <= p->rewound ||
+			    last + 1 >= p->next)
+				return false;
+			p->next = last + 1;
+			p->rewound = last;
+			p->in_start = 0;
+			p->in_count = 0;
+			return true;
+		}
+		/* The newest APPEND (or a heartbeat) was refused: probe. */
 		progress_become_probe(p);
 	} else if (p->state == RAFT_PROGRESS_PROBE) {
 		/* Only the answer to the probe in flight counts. */

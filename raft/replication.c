@@ -220,9 +220,17 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	}
 
 	if (!m->append_resp.success) {
-		if (progress_maybe_decr(p, m->append_resp.index,
-		                        replication_hint(r, m)))
+		if (!progress_maybe_decr(p, m->append_resp.index,
+		                         replication_hint(r, m),
+		                         m->append_resp.conflict_term == 0,
+		                         m->append_resp.last_index))
+			return;
+		if (p->state == RAFT_PROGRESS_PROBE) {
 			replication_send(r, p, true, false);
+			return;
+		}
+		while (replication_send(r, p, false, false))
+			;
 		return;
 	}
 

@@ -290,12 +290,15 @@ int snapshot_recv(struct raft *r, const struct raft_message *m)
 int raft_snapshot_taken(struct raft *r, raft_index index, uint64_t size,
                         struct raft_snapshot_meta *meta)
 {
-	if (index == 0 || index > r->applied)
+	/* Applied: advanced, or handed out in the outstanding batch (the
+	 * caller may snapshot during its apply step, before advancing). */
+	raft_index applied = raft_max_index(r->applied, r->out_last_committed);
+	if (index == 0 || index > applied)
 		return raft_error_set(r, RAFT_EINVAL,
 		                      "snapshot index %llu is not applied yet "
 		                      "(applied %llu)",
 		                      (unsigned long long)index,
-		                      (unsigned long long)r->applied);
+		                      (unsigned long long)applied);
 	if (index < r->snapshot.index)
 		return raft_error_set(r, RAFT_EINVAL,
 		                      "snapshot index %llu is below the current "

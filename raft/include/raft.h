@@ -116,7 +116,9 @@ struct raft_config {
  * snapshot metadata. The format is the core's own (versioned, little
  * endian); the caller stores the bytes opaquely.
  * raft_config_encode: writes at most cap bytes, returns the size needed (call
- * with cap 0 to size the buffer). raft_config_decode: 0 or RAFT_ECORRUPT. */
+ * with cap 0 to size the buffer); nothing is written unless it all fits; 0
+ * if c is invalid (more than RAFT_MAX_SERVERS servers, id 0, duplicate ids,
+ * unknown role). raft_config_decode: 0 or RAFT_ECORRUPT. */
 size_t raft_config_encode(const struct raft_config *c, void *buf, size_t cap);
 int raft_config_decode(const void *buf, size_t len, struct raft_config *out);
 
@@ -346,7 +348,8 @@ int raft_read_index(struct raft *r, uint64_t ctx);
  * log up to index - snapshot_trailing (raft_ready.compact_before tells the
  * caller what to delete). *meta (may be NULL) receives the metadata to store
  * beside the snapshot (term and config as of index).
- * RAFT_EINVAL if index is above applied or below the current snapshot. */
+ * RAFT_EINVAL if index is above applied (the committed entries of an
+ * outstanding batch count as applied) or below the current snapshot. */
 int raft_snapshot_taken(struct raft *r, raft_index index, uint64_t size,
                         struct raft_snapshot_meta *meta);
 
@@ -406,7 +409,8 @@ struct raft_ready {
 
 	/* Committed entries to apply, in order, contiguous, starting at the
 	 * last applied index + 1. Includes NOOP and CONFIG entries (the state
-	 * machine skips them but still records them as applied). */
+	 * machine skips them but still records them as applied). Only entries
+	 * already durable before this batch are handed out. */
 	const struct raft_entry *committed;
 	size_t n_committed;
 
@@ -415,7 +419,8 @@ struct raft_ready {
 	size_t n_reads;
 };
 
-/* True when raft_ready() would return a non-empty batch. */
+/* True when raft_ready() would return a non-empty batch (false while a batch
+ * is outstanding: ask again after raft_advance()). */
 bool raft_has_ready(const struct raft *r);
 
 /* Takes the next batch (see the top of this file). Must not be called while

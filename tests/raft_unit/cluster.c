@@ -311,8 +311,6 @@ bool cl_take(struct cluster *c, raft_id from, raft_id to, int type,
 	return false;
 }
 
-void cl_dump_msg(const struct raft_message *m);
-
 void cl_deliver(struct cluster *c, struct cl_msg *msg)
 {
 	raft_id to = msg->m.to;
@@ -587,7 +585,6 @@ raft_index cl_last(struct cluster *c, raft_id id)
 	return st.last_index;
 }
 
-void cl_dump_msg(const struct raft_message *m);
 void cl_dump_msg(const struct raft_message *m)
 {
 	static const char *names[] = {"?", "PREVOTE", "PREVOTE_RESP", "VOTE",

@@ -125,6 +125,9 @@ bool cl_take(struct cluster *c, raft_id from, raft_id to, int type,
 void cl_deliver(struct cluster *c, struct cl_msg *msg);
 void cl_msg_free(struct cl_msg *msg);
 void cl_drop_all(struct cluster *c);
+/* Prints one message on stderr; cl_deliver() does so for every message
+ * when the environment variable CL_TRACE is set. */
+void cl_dump_msg(const struct raft_message *m);
 /* Delivers everything (and what it causes) until the network is empty. */
 void cl_stabilize(struct cluster *c);
 void cl_cut(struct cluster *c, raft_id a, raft_id b, bool cut);

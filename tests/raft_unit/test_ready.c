@@ -305,6 +305,9 @@ static void test_entries_after_ready_go_to_next_batch(void **state)
 	assert_int_equal(rd.n_entries, 1);
 	assert_int_equal(rd.entries[0].index, 3);
 	assert_int_equal(rd.n_committed, 2);
+	/* the caller may snapshot what it is applying before advancing */
+	assert_int_equal(raft_snapshot_taken(r, 3, 10, NULL), RAFT_EINVAL);
+	assert_int_equal(raft_snapshot_taken(r, 2, 10, NULL), 0);
 	raft_advance(r, &rd);
 	raft_ready(r, &rd);
 	assert_int_equal(rd.n_entries, 0);
