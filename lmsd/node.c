@@ -62,6 +62,7 @@ struct node {
 	struct pgs *wpgs, *rpgs;         /* writer / reader handles */
 	struct worker *writer, *reader;
 	struct rpc_server *rpc;
+	struct forwarder *fwd;
 	struct lms_http *http;
 	struct event *tick_ev;
 	struct event *process_ev;
@@ -226,6 +227,11 @@ void node_not_leader(struct call *c)
 	char addr[RAFT_ADDRESS_MAX] = "";
 	if (leader && leader != n->id)
 		node_client_address_of(n, leader, addr, sizeof addr);
+	/* relay to the leader once; a relayed request is never relayed
+	 * again (forward.c) */
+	if (addr[0] && !c->req->forwarded &&
+	    forwarder_send(n->fwd, c, leader, addr) == 0)
+		return;
 	if (addr[0])
 		c->resp.leader_address = strdup(addr);
 	call_finish(c, LMS__RPC__STATUS__NOT_LEADER,
@@ -1118,6 +1124,7 @@ static void node_on_tick(evutil_socket_t fd, short what, void *arg)
 	static unsigned slow;
 	if (++slow % 10 == 0) { /* ~10 times a second */
 		node_expire_calls(n);
+		forwarder_expire(n->fwd, lms_now_ms());
 		node_transfers_check(n, true);
 		node_maybe_snapshot(n);
 	}
@@ -1305,6 +1312,11 @@ struct node *node_new(struct event_base *base, const struct lms_config *cfg,
 		snprintf(err, errlen, "could not create timers");
 		goto err;
 	}
+	n->fwd = forwarder_new(base, cfg->limits.max_frame_bytes);
+	if (!n->fwd) {
+		snprintf(err, errlen, "out of memory");
+		goto err;
+	}
 	n->rpc = rpc_server_new(base, n, n->self->host,
 	                        (uint16_t)n->self->client_port,
 	                        cfg->limits.max_frame_bytes, err, errlen);
@@ -1334,6 +1346,7 @@ void node_free(struct node *n)
 	if (!n)
 		return;
 	lms_http_free(n->http);
+	forwarder_free(n->fwd); /* answers the relayed calls */
 	rpc_server_free(n->rpc); /* orphans the calls of open connections */
 	if (n->tick_ev)
 		event_free(n->tick_ev);

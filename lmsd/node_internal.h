@@ -45,6 +45,7 @@ enum call_wait {
 	CALL_READ_RUN,   /* submitted to the reader thread */
 	CALL_CONFIG,     /* membership change: on n->proposals */
 	CALL_TRANSFER,   /* on n->transfers */
+	CALL_FORWARD,    /* relayed to the leader (forward.c) */
 };
 
 struct call {
@@ -118,11 +119,27 @@ void rpc_server_free(struct rpc_server *s);
 void call_finish(struct call *c, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Ends the call with an already encoded response frame (ownership of
+ * frame passes to the call): a relayed leader's answer. */
+void call_finish_frame(struct call *c, uint8_t *frame, size_t len);
+
 /* Frees a call that is on no list and has no connection. */
 void call_free(struct call *c);
 
 /* Dispatches a decoded request (rpc.c -> kv.c / node.c). */
 void rpc_dispatch(struct call *c);
+
+/* --------------------------------------------------------- forward.c */
+
+struct forwarder;
+struct forwarder *forwarder_new(struct event_base *base, size_t max_frame);
+void forwarder_free(struct forwarder *f);
+/* Relays c to the leader at its client address; 0, or a negative errno
+ * and the call is untouched (the caller answers NOT_LEADER). */
+int forwarder_send(struct forwarder *f, struct call *c, raft_id leader,
+                   const char *address);
+/* Fails the relayed calls when the oldest is past its deadline. */
+void forwarder_expire(struct forwarder *f, uint64_t now_ms);
 
 /* ------------------------------------------------------------- kv.c */
 

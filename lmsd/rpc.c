@@ -129,6 +129,22 @@ void call_finish(struct call *c, int status, const char *fmt, ...)
 	conn_flush(c->conn);
 }
 
+void call_finish_frame(struct call *c, uint8_t *frame, size_t len)
+{
+	if (c->done) {
+		free(frame);
+		return;
+	}
+	c->out = frame;
+	c->out_len = len;
+	c->done = true;
+	if (!c->conn) {
+		call_free(c);
+		return;
+	}
+	conn_flush(c->conn);
+}
+
 /* ---------------------------------------------------------- dispatch */
 
 void rpc_dispatch(struct call *c)

@@ -34,6 +34,15 @@ leader() { admin --json status | jq '[.[] | select(.role == "leader")][0].node /
 "$ROOT/ops/cluster" up >/dev/null || fail "up twice"
 "$ROOT/ops/cluster" status >/dev/null || fail "status after up"
 admin kv put a 1 >/dev/null || fail "first write"
+
+# the HTTP status port of node 1
+http="http://127.0.3.1:$((base + 11))"
+curl -fsS "$http/health" | grep -q '^ok' || fail "/health"
+curl -fsS "$http/status" | jq -e '.node == 1 and (.peers | length) == 5 and .applied >= 1' >/dev/null \
+  || fail "/status: $(curl -sS "$http/status")"
+curl -fsS "$http/metrics" | grep -q '^lms_raft_applied_index ' || fail "/metrics"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$http/nope")" = 404 ] || fail "unknown path is not 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$http/status")" = 405 ] || fail "POST is not 405"
 [ "$(admin kv get a)" = 1 ] || fail "read back"
 
 "$ROOT/ops/cluster" pause 2 >/dev/null
