@@ -165,29 +165,34 @@ static json_t *status_json(const Lms__Rpc__StatusResponse *s)
 	                 (json_int_t)s->snapshot_index, "peers", peers);
 }
 
-static int cmd_status(struct admin *a)
+/* How one node's answer (or its silence) is shown by each_node(). */
+typedef void (*node_show_fn)(struct admin *a, const char *addr,
+                             const Lms__Rpc__Response *r, json_t *all);
+typedef void (*node_down_fn)(struct admin *a, const char *id,
+                             const char *addr, const char *why, json_t *all);
+
+/* Sends req to every node in turn (no failover: each answers for itself)
+ * and shows the answers of kind `want`; a table for people, one JSON
+ * array with --json. Exit status 7 when no node answered. */
+static int each_node(struct admin *a, Lms__Rpc__Request *req, int want,
+                     node_show_fn show, node_down_fn down)
 {
 	size_t n = lmsc_node_count(a->c);
 	json_t *all = json_array();
 	unsigned up = 0;
-	if (!a->json)
-		printf("%-4s %-22s %-13s %-8s %-7s %-10s %-10s\n", "NODE",
-		       "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED");
 	for (size_t i = 0; i < n; i++) {
 		const struct lmsc_node *nd = lmsc_node_at(a->c, i);
-		char addr[96], idbuf[24] = "?";
+		char addr[96], id[24] = "?";
 		snprintf(addr, sizeof addr, "%s:%u", nd->host, nd->port);
 		if (nd->id)
-			snprintf(idbuf, sizeof idbuf, "%llu",
-			         (unsigned long long)nd->id);
-		Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
-		Lms__Rpc__StatusRequest sreq = LMS__RPC__STATUS_REQUEST__INIT;
-		req.op_case = LMS__RPC__REQUEST__OP_STATUS;
-		req.status = &sreq;
+			snprintf(id, sizeof id, "%llu", (unsigned long long)nd->id);
 		Lms__Rpc__Response *r = NULL;
-		int rv = lmsc_call_node(a->c, i, &req, &r);
-		if (rv != 0 || r->status != LMS__RPC__STATUS__OK ||
-		    r->result_case != LMS__RPC__RESPONSE__RESULT_STATUS_INFO) {
+		int rv = lmsc_call_node(a->c, i, req, &r);
+		if (rv == 0 && r->status == LMS__RPC__STATUS__OK &&
+		    (int)r->result_case == want) {
+			up++;
+			show(a, addr, r, all);
+		} else {
 			const char *why = rv != 0 ? lmsc_errmsg(a->c)
 			                          : (r->message ? r->message : "");
 			if (a->json)
@@ -195,24 +200,7 @@ static int cmd_status(struct admin *a)
 					"{s:s,s:s,s:s}", "address", addr, "role",
 					"down", "error", why));
 			else
-				printf("%-4s %-22s %-13s %s\n", idbuf, addr,
-				       "down", why);
-			lmsc_response_free(r);
-			continue;
-		}
-		up++;
-		const Lms__Rpc__StatusResponse *s = r->status_info;
-		if (a->json) {
-			json_t *j = status_json(s);
-			json_object_set_new(j, "address", json_string(addr));
-			json_array_append_new(all, j);
-		} else {
-			printf("%-4llu %-22s %-13s %-8llu %-7llu %-10llu %-10llu\n",
-			       (unsigned long long)s->node_id, addr, s->role,
-			       (unsigned long long)s->term,
-			       (unsigned long long)s->leader_id,
-			       (unsigned long long)s->commit_index,
-			       (unsigned long long)s->applied_index);
+				down(a, id, addr, why, all);
 		}
 		lmsc_response_free(r);
 	}
@@ -228,58 +216,75 @@ static int cmd_status(struct admin *a)
 	return 0;
 }
 
+static void status_show(struct admin *a, const char *addr,
+                        const Lms__Rpc__Response *r, json_t *all)
+{
+	const Lms__Rpc__StatusResponse *s = r->status_info;
+	if (a->json) {
+		json_t *j = status_json(s);
+		json_object_set_new(j, "address", json_string(addr));
+		json_array_append_new(all, j);
+		return;
+	}
+	printf("%-4llu %-22s %-13s %-8llu %-7llu %-10llu %-10llu\n",
+	       (unsigned long long)s->node_id, addr, s->role,
+	       (unsigned long long)s->term, (unsigned long long)s->leader_id,
+	       (unsigned long long)s->commit_index,
+	       (unsigned long long)s->applied_index);
+}
+
+static void status_down(struct admin *a, const char *id, const char *addr,
+                        const char *why, json_t *all)
+{
+	printf("%-4s %-22s %-13s %s\n", id, addr, "down", why);
+}
+
+static int cmd_status(struct admin *a)
+{
+	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+	Lms__Rpc__StatusRequest sreq = LMS__RPC__STATUS_REQUEST__INIT;
+	req.op_case = LMS__RPC__REQUEST__OP_STATUS;
+	req.status = &sreq;
+	if (!a->json)
+		printf("%-4s %-22s %-13s %-8s %-7s %-10s %-10s\n", "NODE",
+		       "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED");
+	return each_node(a, &req, LMS__RPC__RESPONSE__RESULT_STATUS_INFO,
+	                 status_show, status_down);
+}
+
 /* -------------------------------------------------------------- checksum */
+
+static void checksum_show(struct admin *a, const char *addr,
+                          const Lms__Rpc__Response *r, json_t *all)
+{
+	const Lms__Rpc__ChecksumResponse *c = r->checksum;
+	if (a->json)
+		json_array_append_new(all, json_pack(
+			"{s:s,s:I,s:s,s:I}", "address", addr, "node",
+			(json_int_t)r->node_id, "checksum", c->checksum,
+			"applied_index", (json_int_t)c->applied_index));
+	else
+		printf("%-4llu %-22s %-10llu %s\n", (unsigned long long)r->node_id,
+		       addr, (unsigned long long)c->applied_index, c->checksum);
+}
+
+static void checksum_down(struct admin *a, const char *id, const char *addr,
+                          const char *why, json_t *all)
+{
+	printf("%-4s %-22s %-10s %s\n", id, addr, "down", why);
+}
 
 static int cmd_checksum(struct admin *a)
 {
-	size_t n = lmsc_node_count(a->c);
-	json_t *all = json_array();
-	unsigned up = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct lmsc_node *nd = lmsc_node_at(a->c, i);
-		char addr[96];
-		snprintf(addr, sizeof addr, "%s:%u", nd->host, nd->port);
-		Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
-		Lms__Rpc__ChecksumRequest creq = LMS__RPC__CHECKSUM_REQUEST__INIT;
-		req.op_case = LMS__RPC__REQUEST__OP_CHECKSUM;
-		req.checksum = &creq;
-		Lms__Rpc__Response *r = NULL;
-		int rv = lmsc_call_node(a->c, i, &req, &r);
-		if (rv != 0 || r->status != LMS__RPC__STATUS__OK ||
-		    r->result_case != LMS__RPC__RESPONSE__RESULT_CHECKSUM) {
-			const char *why = rv != 0 ? lmsc_errmsg(a->c)
-			                          : (r->message ? r->message : "");
-			if (a->json)
-				json_array_append_new(all, json_pack(
-					"{s:s,s:s}", "address", addr, "error", why));
-			else
-				printf("%-22s down  %s\n", addr, why);
-			lmsc_response_free(r);
-			continue;
-		}
-		up++;
-		if (a->json)
-			json_array_append_new(all, json_pack(
-				"{s:s,s:I,s:s,s:I}", "address", addr, "node",
-				(json_int_t)r->node_id, "checksum",
-				r->checksum->checksum, "applied_index",
-				(json_int_t)r->checksum->applied_index));
-		else
-			printf("%-22s %-8llu %s\n", addr,
-			       (unsigned long long)r->checksum->applied_index,
-			       r->checksum->checksum);
-		lmsc_response_free(r);
-	}
-	if (a->json)
-		print_json(all);
-	else
-		json_decref(all);
-	if (up == 0) {
-		fprintf(stderr, "lms-admin: cluster unavailable: no node "
-		        "answered\n");
-		return EXIT_UNAVAILABLE;
-	}
-	return 0;
+	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+	Lms__Rpc__ChecksumRequest creq = LMS__RPC__CHECKSUM_REQUEST__INIT;
+	req.op_case = LMS__RPC__REQUEST__OP_CHECKSUM;
+	req.checksum = &creq;
+	if (!a->json)
+		printf("%-4s %-22s %-10s %s\n", "NODE", "ADDRESS", "APPLIED",
+		       "CHECKSUM");
+	return each_node(a, &req, LMS__RPC__RESPONSE__RESULT_CHECKSUM,
+	                 checksum_show, checksum_down);
 }
 
 /* -------------------------------------------------------------------- kv */

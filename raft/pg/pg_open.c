@@ -264,6 +264,49 @@ static void copy_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
+/*
+ * The part of opening shared by writers and readers: a handle with its
+ * state tables and a connection. *out is set (for pgs_close) even on
+ * failure; the caller reports pgs->errmsg.
+ */
+static int open_common(const char *conninfo,
+                       const struct pgs_state_machine *sm, bool reader,
+                       struct pgs **out)
+{
+	struct pgs *pgs = calloc(1, sizeof *pgs);
+	*out = pgs;
+	if (!pgs)
+		return PGS_ENOMEM;
+	int rv;
+	pgs->reader = reader;
+	pgs->sm = sm;
+	pgs->chunk_bytes = PGS_DEFAULT_CHUNK_BYTES;
+	pgs->conninfo = strdup(conninfo);
+	if (!pgs->conninfo)
+		return pg_fail(pgs, PGS_ENOMEM, "out of memory");
+	if ((rv = build_tables(pgs)))
+		return rv;
+	pgs->conn = pg_connect(pgs, conninfo);
+	if (!pgs->conn)
+		return pg_fail(pgs, PGS_EDB, "could not connect to the node "
+		                             "database: %s", pgs->dberr);
+	return 0;
+}
+
+/* Ends an open: hands out the handle, or reports and frees it. */
+static int open_finish(struct pgs *pgs, int rv, struct pgs **out, char *err,
+                       size_t errlen)
+{
+	if (rv == 0) {
+		*out = pgs;
+		return 0;
+	}
+	copy_err(err, errlen, pgs ? pgs->errmsg : "out of memory");
+	pgs_close(pgs);
+	*out = NULL;
+	return rv;
+}
+
 int pgs_open(const char *conninfo, raft_id node_id, const char *cluster,
              const struct pgs_state_machine *sm, struct pgs **out,
              char *err, size_t errlen)
@@ -280,39 +323,27 @@ int pgs_open(const char *conninfo, raft_id node_id, const char *cluster,
 		                      "machine");
 		return PGS_EINVAL;
 	}
-	struct pgs *pgs = calloc(1, sizeof *pgs);
-	if (!pgs) {
-		copy_err(err, errlen, "out of memory");
-		return PGS_ENOMEM;
+	struct pgs *pgs;
+	int rv = open_common(conninfo, sm, false, &pgs);
+	if (rv == 0) {
+		pgs->node_id = node_id;
+		pgs->cluster = strdup(cluster);
+		if (!pgs->cluster)
+			rv = pg_fail(pgs, PGS_ENOMEM, "out of memory");
 	}
-	int rv;
-	pgs->node_id = node_id;
-	pgs->sm = sm;
-	pgs->chunk_bytes = PGS_DEFAULT_CHUNK_BYTES;
-	pgs->conninfo = strdup(conninfo);
-	pgs->cluster = strdup(cluster);
-	if (!pgs->conninfo || !pgs->cluster) {
-		rv = pg_fail(pgs, PGS_ENOMEM, "out of memory");
-		goto err;
-	}
-	if ((rv = build_tables(pgs)))
-		goto err;
-	pgs->conn = pg_connect(pgs, conninfo);
-	if (!pgs->conn) {
-		rv = pg_fail(pgs, PGS_EDB, "could not connect to the node "
-		                           "database: %s", pgs->dberr);
-		goto err;
-	}
-	if ((rv = check_fsync(pgs)) || (rv = take_lock(pgs)) ||
-	    (rv = apply_schema(pgs)) || (rv = check_identity(pgs)) ||
-	    (rv = check_tables(pgs)) || (rv = prepare_statements(pgs)))
-		goto err;
-	*out = pgs;
-	return 0;
-err:
-	copy_err(err, errlen, pgs->errmsg);
-	pgs_close(pgs);
-	return rv;
+	if (rv == 0)
+		rv = check_fsync(pgs);
+	if (rv == 0)
+		rv = take_lock(pgs);
+	if (rv == 0)
+		rv = apply_schema(pgs);
+	if (rv == 0)
+		rv = check_identity(pgs);
+	if (rv == 0)
+		rv = check_tables(pgs);
+	if (rv == 0)
+		rv = prepare_statements(pgs);
+	return open_finish(pgs, rv, out, err, errlen);
 }
 
 int pgs_open_reader(const char *conninfo,
@@ -325,36 +356,13 @@ int pgs_open_reader(const char *conninfo,
 		                      "arguments");
 		return PGS_EINVAL;
 	}
-	struct pgs *pgs = calloc(1, sizeof *pgs);
-	if (!pgs) {
-		copy_err(err, errlen, "out of memory");
-		return PGS_ENOMEM;
-	}
-	int rv;
-	pgs->reader = true;
-	pgs->sm = sm;
-	pgs->chunk_bytes = PGS_DEFAULT_CHUNK_BYTES;
-	pgs->conninfo = strdup(conninfo);
-	if (!pgs->conninfo) {
-		rv = pg_fail(pgs, PGS_ENOMEM, "out of memory");
-		goto err;
-	}
-	if ((rv = build_tables(pgs)))
-		goto err;
-	pgs->conn = pg_connect(pgs, conninfo);
-	if (!pgs->conn) {
-		rv = pg_fail(pgs, PGS_EDB, "could not connect to the node "
-		                           "database: %s", pgs->dberr);
-		goto err;
-	}
-	if ((rv = check_tables(pgs)) || (rv = prepare_statements(pgs)))
-		goto err;
-	*out = pgs;
-	return 0;
-err:
-	copy_err(err, errlen, pgs->errmsg);
-	pgs_close(pgs);
-	return rv;
+	struct pgs *pgs;
+	int rv = open_common(conninfo, sm, true, &pgs);
+	if (rv == 0)
+		rv = check_tables(pgs);
+	if (rv == 0)
+		rv = prepare_statements(pgs);
+	return open_finish(pgs, rv, out, err, errlen);
 }
 
 void pgs_close(struct pgs *pgs)
