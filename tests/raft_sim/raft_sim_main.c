@@ -70,8 +70,10 @@ static void usage(FILE *out)
 	        "  --no-pauses       no paused nodes\n"
 	        "  --no-transfers    no leadership transfers\n"
 	        "  --no-reads        no ReadIndex requests\n"
-	        "  --no-pre-vote     cores run without pre-vote\n"
-	        "  --no-check-quorum cores run without check-quorum\n"
+	        "  --no-pre-vote     cores run without pre-vote (default: "
+	        "1 seed in 8)\n"
+	        "  --no-check-quorum cores run without check-quorum (default: "
+	        "1 seed in 8)\n"
 	        "  --help, --version\n");
 }
 
@@ -274,6 +276,27 @@ static void draw_params(uint64_t seed, struct sim_options *o)
 	o->min_persist_delay = pick(&x, 0, 3) == 0 ? 1 : 0;
 	if (o->min_persist_delay > o->max_persist_delay)
 		o->max_persist_delay = o->min_persist_delay;
+	/* Both options must be safe in every combination: one seed in
+	 * eight runs without each (a stale leader without check-quorum is
+	 * where an unconfirmed ReadIndex would show). */
+	o->pre_vote = pick(&x, 0, 7) != 0;
+	o->check_quorum = pick(&x, 0, 7) != 0;
+}
+
+static void print_params(FILE *out, const struct sim_options *o)
+{
+	fprintf(out, "parameters: election %u, heartbeat %u, %u entries / %zu "
+	        "bytes per APPEND, %u in flight, snapshot every %llu entries "
+	        "(trailing %llu, %zu-byte chunks), catch-up margin %llu, "
+	        "storage %u..%u ticks, pre-vote %s, check-quorum %s\n",
+	        o->election_ticks, o->heartbeat_ticks, o->max_entries_per_msg,
+	        o->max_bytes_per_msg, o->max_inflight,
+	        (unsigned long long)o->snapshot_threshold,
+	        (unsigned long long)o->snapshot_trailing,
+	        o->snapshot_chunk_bytes,
+	        (unsigned long long)o->catchup_margin, o->min_persist_delay,
+	        o->max_persist_delay, o->pre_vote ? "on" : "off",
+	        o->check_quorum ? "on" : "off");
 }
 
 /* One simulation; 0 passed, 1 failed. */
@@ -285,8 +308,10 @@ static int run_one(const struct cli *c, uint64_t seed, const char *prog,
 	o.n_nodes = c->nodes;
 	o.seed = seed;
 	draw_params(seed, &o);
-	o.pre_vote = !c->pre_vote_off;
-	o.check_quorum = !c->check_quorum_off;
+	if (c->pre_vote_off)
+		o.pre_vote = false;
+	if (c->check_quorum_off)
+		o.check_quorum = false;
 	if (c->no_snapshots)
 		o.snapshot_threshold = 0;
 	o.trace_ring = c->trace_lines;
@@ -329,6 +354,7 @@ static int run_one(const struct cli *c, uint64_t seed, const char *prog,
 		if (!c->trace)
 			sim_trace_dump(s, stdout, c->trace_lines);
 		sim_dump_status(s, stdout);
+		print_params(stdout, &o);
 		printf("FAIL seed %" PRIu64 ": %s\n", seed, sim_error(s));
 		print_rerun(stdout, prog, c, seed);
 		fflush(stdout);

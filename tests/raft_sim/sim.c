@@ -26,8 +26,11 @@ void sim_options_default(struct sim_options *o)
 	memset(o, 0, sizeof(*o));
 	o->n_nodes = 3;
 	o->seed = 1;
-	o->election_ticks = 10;
-	o->heartbeat_ticks = 1;
+	/* 20 ticks: well above a (pre-)vote round trip through the network
+	 * (1..3 ticks a hop) and storage (0..2 ticks), as Section 5.6 asks
+	 * ("broadcastTime << electionTimeout"); split votes stay rare. */
+	o->election_ticks = 20;
+	o->heartbeat_ticks = 2;
 	o->pre_vote = true;
 	o->check_quorum = true;
 	o->max_entries_per_msg = 8;
@@ -926,4 +929,23 @@ void sim_dump_status(struct sim *s, FILE *out)
 		fprintf(out, " %llu%s", ULL(c->servers[i].id),
 		        c->servers[i].role == RAFT_VOTER ? "" : "(nv)");
 	fprintf(out, "\n---- end of status ----\n");
+}
+
+void sim_set_node_persist_delay(struct sim *s, raft_id id, unsigned min_ticks,
+                                unsigned max_ticks)
+{
+	struct sim_node *n = sim_node_get(s, id);
+	if (n == NULL)
+		return;
+	n->pd_set = true;
+	n->pd_min = min_ticks;
+	n->pd_max = max_ticks < min_ticks ? min_ticks : max_ticks;
+	trace_note(s, id, "persist delay %u..%u", n->pd_min, n->pd_max);
+}
+
+void sim_clear_node_persist_delay(struct sim *s, raft_id id)
+{
+	struct sim_node *n = sim_node_get(s, id);
+	if (n != NULL)
+		n->pd_set = false;
 }

@@ -113,7 +113,7 @@ struct sim_options {
 	void *on_fail_ctx;
 };
 
-/* Defaults: 3 nodes, seed 1, election 10, heartbeat 1, pre-vote and
+/* Defaults: 3 nodes, seed 1, election 20, heartbeat 2, pre-vote and
  * check-quorum on, 8 entries / 4 KiB per message, 4 in flight, trailing 5,
  * 64-byte snapshot chunks, catch-up margin 5, latency 1..3, no loss, persist
  * delay 0..2, snapshot threshold 0 (tests opt in), 400 trace events. */
@@ -193,6 +193,10 @@ void sim_set_loss(struct sim *s, unsigned drop_permille, unsigned dup_permille);
 void sim_set_latency(struct sim *s, unsigned min_ticks, unsigned max_ticks);
 void sim_set_persist_delay(struct sim *s, unsigned min_ticks,
                            unsigned max_ticks);
+/* Per-node storage speed, overriding the cluster's until cleared. */
+void sim_set_node_persist_delay(struct sim *s, raft_id id, unsigned min_ticks,
+                                unsigned max_ticks);
+void sim_clear_node_persist_delay(struct sim *s, raft_id id);
 void sim_cut(struct sim *s, raft_id from, raft_id to);   /* one direction */
 void sim_uncut(struct sim *s, raft_id from, raft_id to);
 bool sim_is_cut(const struct sim *s, raft_id from, raft_id to);
@@ -311,8 +315,9 @@ void sim_trace_dump(const struct sim *s, FILE *out, unsigned n);
 /* Heals the network (no partitions, no loss), resumes paused nodes and
  * restarts every crashed node that is not retired; then checks liveness
  * (a leader elected and a fresh proposal committed within max_ticks) and
- * convergence (every member applies up to that proposal, every state
- * machine equals the global one, every acknowledged proposal is present).
+ * convergence (every member applies up to that proposal, making progress
+ * in every window of max_ticks, every state machine equals the global one,
+ * every acknowledged proposal is present).
  * 0, or -1 with an invariant failure. */
 int sim_finish(struct sim *s, unsigned max_ticks);
 

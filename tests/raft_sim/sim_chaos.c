@@ -62,6 +62,19 @@ static raft_id pick_node(struct sim *s, bool running)
 	return k ? ids[rng_range(&s->rng, 0, k - 1)] : 0;
 }
 
+/* Random running node whose core believes it is leader; 0 if none. */
+static raft_id pick_self_leader(struct sim *s)
+{
+	raft_id ids[SIM_MAX_NODES];
+	unsigned k = 0;
+	for (raft_id id = 1; id <= s->max_id; id++) {
+		const struct sim_node *n = &s->nodes[id];
+		if (n->up && !n->paused && raft_role(n->r) == RAFT_LEADER)
+			ids[k++] = id;
+	}
+	return k ? ids[rng_range(&s->rng, 0, k - 1)] : 0;
+}
+
 static unsigned count_down(const struct sim *s)
 {
 	unsigned k = 0;
@@ -239,7 +252,13 @@ int sim_chaos_step(struct sim *s, const struct sim_chaos *c)
 			sim_propose(s, id, NULL, NULL);
 	}
 	if (c->reads && sim_chance(s, c->read_permille)) {
-		raft_id id = sim_chance(s, 850) ? sim_leader(s) : 0;
+		/* Half of the reads go to any node that believes it leads,
+		 * deposed ones included: where a stale read would come from. */
+		raft_id id = 0;
+		if (sim_chance(s, 500))
+			id = pick_self_leader(s);
+		else if (sim_chance(s, 700))
+			id = sim_leader(s);
 		if (id == 0)
 			id = pick_node(s, true);
 		if (id)
@@ -326,16 +345,32 @@ int sim_finish(struct sim *s, unsigned max_ticks)
 			         ULL(sim_max_term(s)));
 		return -1;
 	}
+	/* Convergence: a member far behind (a fresh server catching up a
+	 * long log one small APPEND at a time) may need more than one
+	 * window, but every window must see the laggards progress. */
 	struct converge w = {idx, 0};
-	int rv = sim_run_until(s, pred_converged, &w, max_ticks);
-	if (rv != 0) {
-		if (rv == 1)
+	for (int window = 0;; window++) {
+		raft_index before = 0;
+		for (raft_id id = 1; id <= s->max_id; id++)
+			before += s->nodes[id].st.sm.applied;
+		int rv = sim_run_until(s, pred_converged, &w, max_ticks);
+		if (rv == 0)
+			break;
+		if (rv < 0)
+			return -1;
+		raft_index after = 0;
+		for (raft_id id = 1; id <= s->max_id; id++)
+			after += s->nodes[id].st.sm.applied;
+		if (after == before || window == 20) {
 			sim_fail(s, "Liveness",
 			         "proposal %llu committed but member %llu is "
-			         "still at applied %llu after %u ticks",
+			         "still at applied %llu after %u ticks%s",
 			         ULL(idx), ULL(w.stuck),
-			         ULL(sim_applied(s, w.stuck)), max_ticks);
-		return -1;
+			         ULL(sim_applied(s, w.stuck)),
+			         (unsigned)(window + 1) * max_ticks,
+			         after == before ? " without progress" : "");
+			return -1;
+		}
 	}
 	/* Every acknowledged proposal is in the committed log that every
 	 * member has now applied (state machines equal: checked at each

@@ -27,6 +27,9 @@
  *   every installed snapshot, by its state machine hash) must agree, and
  *   each node applies contiguously from its applied index + 1.
  *
+ *   Commitment rule (Figure 2, Section 5.4.2): a leader moves its commit
+ *   index only onto an entry of its own term.
+ *
  *   Commit durability (Section 5.4, "Persist log entries before
  *   acknowledging them"): when a leader advances its commit index, each
  *   newly committed entry must be in the durable store of a majority of the
@@ -38,6 +41,15 @@
  *   only durable entries; messages_now holds only a leader's APPEND,
  *   SNAPSHOT and TIMEOUT_NOW. Persisted terms never decrease and a vote never
  *   changes within a term.
+ *
+ *   Acknowledged entries kept: what a node acknowledged (successful
+ *   APPEND_RESP) in its current term is counted by that term's leader, so
+ *   no truncation (a duplicated or reordered APPEND) and no snapshot
+ *   install (Figure 13, step 6) may drop it within the term.
+ *
+ *   Membership (dissertation Section 4.1 and its 2015 erratum): a leader
+ *   appends a CONFIG entry only when the previous one in its log is
+ *   committed and once an entry of its own term has committed.
  *
  *   Monotonic indexes: commit and applied never go backwards, across
  *   restarts too (applied is durable; after a restart commit may start at
@@ -354,6 +366,41 @@ void check_send(struct sim *s, struct sim_node *n, const struct raft_message *m,
 
 /* ------------------------------------------------------------- batches */
 
+/* Leader n appends CONFIG entry e of its term: one change at a time
+ * ("the leader does not start a new change until the previous one has
+ * committed") and, since a new leader may hold an uncommitted change of an
+ * earlier leader, not before an entry of its own term has committed. */
+static void check_config_append(struct sim *s, struct sim_node *n,
+                                const struct raft_entry *e, raft_term term)
+{
+	struct raft_status st;
+	raft_status(n->r, &st);
+	const struct vlog *v = &n->view;
+	raft_index prev = 0;
+	for (raft_index i = e->index - 1; i > v->base; i--) {
+		if (vlog_get(v, i)->type == RAFT_ENTRY_CONFIG) {
+			prev = i;
+			break;
+		}
+	}
+	if (prev > st.commit_index) {
+		sim_fail(s, "membership",
+		         "leader %llu of term %llu appends configuration %llu "
+		         "while configuration %llu is uncommitted (commit "
+		         "%llu): one change at a time", ULL(n->id), ULL(term),
+		         ULL(e->index), ULL(prev), ULL(st.commit_index));
+		return;
+	}
+	const struct vent *c = vlog_get(v, st.commit_index);
+	if (st.commit_index > v->base && (c == NULL || c->term != term)) {
+		sim_fail(s, "membership",
+		         "leader %llu of term %llu appends configuration %llu "
+		         "before any entry of its term committed (commit %llu "
+		         "of term %llu)", ULL(n->id), ULL(term), ULL(e->index),
+		         ULL(st.commit_index), ULL(c ? c->term : 0));
+	}
+}
+
 void check_batch_taken(struct sim *s, struct sim_node *n,
                        const struct raft_ready *rd)
 {
@@ -449,6 +496,10 @@ void check_batch_taken(struct sim *s, struct sim_node *n,
 			return;
 		}
 		vlog_push(s, n, e);
+		if (!s->failed && e->type == RAFT_ENTRY_CONFIG &&
+		    e->term == term && e->index > 1 &&
+		    raft_role(n->r) == RAFT_LEADER)
+			check_config_append(s, n, e, term);
 	}
 	if (s->failed)
 		return;
@@ -793,6 +844,20 @@ void check_observe(struct sim *s, struct sim_node *n)
 			n->lead_term = st.term;
 			n->lc_checked = n->view.base;
 		} else if (st.commit_index > n->commit_seen) {
+			/* Figure 2, leaders: commitIndex = N only if
+			 * log[N].term == currentTerm (Section 5.4.2: never
+			 * commit an earlier term's entry by counting). */
+			const struct vent *c = vlog_get(&n->view,
+			                                st.commit_index);
+			if (c != NULL && c->term != st.term) {
+				sim_fail(s, "commitment rule",
+				         "leader %llu of term %llu moves its "
+				         "commit index to %llu, an entry of term "
+				         "%llu (Figure 8)", ULL(n->id),
+				         ULL(st.term), ULL(st.commit_index),
+				         ULL(c->term));
+				return;
+			}
 			check_commit_durable(s, n, &st, n->commit_seen,
 			                     st.commit_index);
 		}

@@ -144,6 +144,9 @@ struct sim_node {
 	bool retired; /* stopped for good */
 	bool initial; /* bootstraps with the initial configuration */
 	uint64_t pause_until; /* 0 = until resumed */
+	bool pd_set;          /* own storage speed (sim_set_node_persist_delay) */
+	unsigned pd_min;
+	unsigned pd_max;
 	uint64_t down_until;  /* chaos: restart after this tick */
 	unsigned incarnation;
 	raft_index added_at; /* index of the config entry that added it */

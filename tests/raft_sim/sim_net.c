@@ -9,6 +9,10 @@
  * sender's durable snapshot of that index, as lmsd's transport does from
  * PostgreSQL.
  *
+ * A message to a node that is down or across a cut link is dropped at
+ * once, and half the time the sender's core is told through
+ * raft_report_unreachable(), as a transport with a dead connection would.
+ *
  * Each copy gets a random latency in [min_latency, max_latency] ticks and
  * waits in a min-heap keyed on (delivery tick, sequence number), so
  * different latencies reorder messages and equal ones keep send order; the
@@ -205,8 +209,14 @@ void net_send(struct sim *s, struct sim_node *from,
 		trace_msg(s, TEV_DROP, m, 0, 0, "filter");
 		return;
 	}
-	if (net->cut[m->from][m->to]) {
-		trace_msg(s, TEV_DROP, m, 0, 0, "link cut");
+	if (net->cut[m->from][m->to] || !s->nodes[m->to].up) {
+		trace_msg(s, TEV_DROP, m, 0, 0,
+		          net->cut[m->from][m->to] ? "link cut" : "node down");
+		/* A transport notices a dead connection: half the time it
+		 * tells the core (raft_report_unreachable, an optional hint
+		 * that must never hurt). */
+		if (from->up && rng_range(&s->rng, 0, 1) == 0)
+			raft_report_unreachable(from->r, m->to);
 		return;
 	}
 	if (net->drop_permille &&

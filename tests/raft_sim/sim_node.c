@@ -279,10 +279,11 @@ void node_complete(struct sim *s, struct sim_node *n)
 	if (s->failed)
 		return;
 	trace_add(s, TEV_PERSIST, n->id, 0, NULL, rd->n_messages_now,
-	          rd->n_messages, first,
-	          rd->n_committed ? rd->committed[rd->n_committed - 1].index
-	                          : 0,
-	          rd->n_reads);
+	          rd->n_messages, rd->n_reads, 0, 0);
+	if (rd->n_committed)
+		trace_add(s, TEV_APPLY, n->id, 0, NULL, first,
+		          rd->committed[rd->n_committed - 1].index,
+		          n->st.sm.count, 0, 0);
 
 	/* 3. Tell the core. */
 	raft_advance(n->r, rd);
@@ -316,8 +317,10 @@ void node_pump(struct sim *s, struct sim_node *n)
 		}
 		if (s->failed)
 			return;
-		uint64_t delay = rng_range(&s->rng, s->o.min_persist_delay,
-		                           s->o.max_persist_delay);
+		uint64_t delay = n->pd_set
+		        ? rng_range(&s->rng, n->pd_min, n->pd_max)
+		        : rng_range(&s->rng, s->o.min_persist_delay,
+		                    s->o.max_persist_delay);
 		if (delay == 0) {
 			node_complete(s, n);
 		} else {

@@ -11,6 +11,10 @@
  * the simulator, into a cmocka failure carrying the invariant, the seed and
  * the step, after the trace tail has been printed. t_fail() / T_CHECK do the
  * same for a test's own assertions.
+ *
+ * Environment: RAFT_SIM_TRACE=1 prints every event live;
+ * RAFT_SIM_SEED_OFFSET=N adds N to every case's seed (to check that a
+ * case's assertions hold beyond its default seed).
  */
 #ifndef RAFT_SIM_TEST_H
 #define RAFT_SIM_TEST_H

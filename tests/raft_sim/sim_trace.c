@@ -90,8 +90,11 @@ void trace_note(struct sim *s, raft_id node, const char *fmt, ...)
 void trace_msg(struct sim *s, int kind, const struct raft_message *m,
                uint64_t seq, uint64_t at, const char *why)
 {
-	struct sim_tev *e = trace_slot(s, kind, m->from);
-	e->x = (uint32_t)m->type | (uint32_t)(m->to << 8);
+	/* A delivery is an event of the receiver; the rest of the sender. */
+	struct sim_tev *e = trace_slot(s, kind,
+	                               kind == TEV_DELIVER ? m->to : m->from);
+	e->x = (uint32_t)m->type | (uint32_t)(m->to << 8) |
+	       (uint32_t)(m->from << 16);
 	e->s = why;
 	e->a[0] = seq;
 	e->a[1] = m->term;
@@ -169,10 +172,11 @@ static const char *role_name(uint64_t r)
 static int fmt_msg(const struct sim_tev *e, char *b, size_t n)
 {
 	int type = (int)(e->x & 0xff);
-	unsigned to = e->x >> 8;
+	unsigned to = (e->x >> 8) & 0xff;
+	unsigned from = e->x >> 16;
 	const uint64_t *a = e->a;
 	int k = snprintf(b, n, "%s %u->%u #%" PRIu64 " term=%" PRIu64,
-	                 msg_type_name(type), e->node, to, a[0], a[1]);
+	                 msg_type_name(type), from, to, a[0], a[1]);
 	if (k < 0 || (size_t)k >= n)
 		return k;
 	b += k;
@@ -240,12 +244,13 @@ void trace_format(const struct sim_tev *e, char *buf, size_t len)
 		         a[2], a[3], a[4]);
 		return;
 	case TEV_PERSIST:
-		snprintf(b, n, "persisted: %" PRIu64 " now-msgs, %" PRIu64
-		         " msgs, apply %" PRIu64 "..%" PRIu64 ", %" PRIu64 " reads",
-		         a[0], a[1], a[2], a[3], a[4]);
+		snprintf(b, n, "persisted: %" PRIu64 " messages sent after it (%"
+		         PRIu64 " had gone at once), %" PRIu64 " reads answered",
+		         a[1], a[0], a[2]);
 		return;
 	case TEV_APPLY:
-		snprintf(b, n, "apply %" PRIu64 "..%" PRIu64, a[0], a[1]);
+		snprintf(b, n, "apply %" PRIu64 "..%" PRIu64 " (%" PRIu64
+		         " commands applied in all)", a[0], a[1], a[2]);
 		return;
 	case TEV_ROLE:
 		snprintf(b, n, "ROLE %s term=%" PRIu64 " leader=%" PRIu64
