@@ -460,6 +460,27 @@ int lmsc_call_node(struct lmsc *c, size_t node, Lms__Rpc__Request *req,
 	return client_exchange(c, node, req, resp, deadline);
 }
 
+/*
+ * The next node round-robin, skipping the nodes that failed (I/O error,
+ * timeout) earlier in this call until every node has failed once. Without
+ * this a retry could go straight back to the node that just timed out --
+ * the cursor is not advanced by attempts to the believed leader -- and a
+ * paused or hung process, whose kernel still accepts connections, cost
+ * request_timeout_ms again: 10 s to fail over from a paused leader with
+ * four healthy nodes in cluster_pause_leader, and "cluster unavailable"
+ * after 15 s with one more unlucky pick.
+ */
+static size_t client_next_node(struct lmsc *c, uint32_t *failed)
+{
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = c->next++ % c->n;
+		if (!(*failed & (1u << i)))
+			return i;
+	}
+	*failed = 0; /* every node failed once: start over */
+	return c->next++ % c->n;
+}
+
 int lmsc_call(struct lmsc *c, Lms__Rpc__Request *req,
               Lms__Rpc__Response **resp, unsigned flags)
 {
@@ -469,6 +490,7 @@ int lmsc_call(struct lmsc *c, Lms__Rpc__Request *req,
 	int last = -EHOSTUNREACH;
 	unsigned hops = 0; /* NOT_LEADER redirects followed without backoff */
 	unsigned refused = 0; /* consecutive attempts that found no listener */
+	uint32_t failed = 0;  /* nodes whose attempt failed in this call */
 
 	req->client_id = c->client_id;
 	if (flags & LMSC_WRITE)
@@ -481,8 +503,7 @@ int lmsc_call(struct lmsc *c, Lms__Rpc__Request *req,
 		if (!(flags & LMSC_ANY_NODE) && c->leader >= 0) {
 			i = (size_t)c->leader;
 		} else {
-			i = c->next % c->n;
-			c->next++;
+			i = client_next_node(c, &failed);
 		}
 		uint64_t attempt_deadline = lms_now_ms() + c->o.request_timeout_ms;
 		if (attempt_deadline > deadline)
@@ -522,6 +543,7 @@ int lmsc_call(struct lmsc *c, Lms__Rpc__Request *req,
 			last = rv == -ETIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
 			if ((int)i == c->leader)
 				c->leader = -1;
+			failed |= 1u << i;
 			/* Every node refusing connections twice over: nothing
 			 * is running, waiting out the deadline helps nobody. */
 			if (rv == -ECONNREFUSED && ++refused >= 2 * c->n)

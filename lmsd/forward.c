@@ -15,10 +15,11 @@
  *
  * One connection per follower to the current leader, opened on demand;
  * requests are pipelined on it and answers come back in order, so a FIFO
- * of calls matches them. When the connection fails or the leader changes,
- * every call in flight on it is answered UNAVAILABLE (the client retries;
- * writes are not applied twice). A call that outlives its deadline closes
- * the connection the same way.
+ * of calls matches them. When the connection fails, every call in flight
+ * on it is answered UNAVAILABLE; when another leader is known, NOT_LEADER
+ * with its address (forwarder_leader_changed). Either way the client
+ * retries, and writes are not applied twice. A call that outlives its
+ * deadline closes the connection the same way.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -207,6 +208,42 @@ int forwarder_send(struct forwarder *f, struct call *c, raft_id leader,
 	f->tail = c;
 	f->n++;
 	return 0;
+}
+
+/* A new leader is known. The calls relayed to the old one would otherwise
+ * wait for an answer until their deadline (10 s) when the old leader is
+ * hung (a paused process still accepts TCP, so nothing resets the
+ * connection), and the client's own attempt timed out first and retried
+ * elsewhere, possibly on the hung node again. They are answered
+ * NOT_LEADER with the new leader's address instead (UNAVAILABLE when
+ * this node is the new leader), which the client
+ * follows at once; a write retried there keeps its sequence number, so
+ * one the old leader did apply is not applied twice. */
+void forwarder_leader_changed(struct forwarder *f, raft_id leader,
+                              raft_id self)
+{
+	if (!f->bev || leader == 0 || leader == f->leader)
+		return;
+	if (leader == self) { /* nowhere to redirect: the client retries */
+		forwarder_reset(f, "this node leads now");
+		return;
+	}
+	struct call *head = f->head;
+	size_t n = f->n;
+	f->head = f->tail = NULL;
+	f->n = 0;
+	if (n)
+		LMS_INFO("node %llu leads now: redirecting %zu call(s) relayed "
+		         "to node %llu", (unsigned long long)leader, n,
+		         (unsigned long long)f->leader);
+	forwarder_reset(f, NULL);
+	while (head) {
+		struct call *c = head;
+		head = c->wait_next;
+		c->wait_next = NULL;
+		c->wait = CALL_NONE;
+		node_not_leader(c); /* c->req->forwarded: answers, never relays */
+	}
 }
 
 void forwarder_expire(struct forwarder *f, uint64_t now_ms)

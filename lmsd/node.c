@@ -77,6 +77,7 @@ struct node {
 	raft_index snapshot_index;
 	bool snapshotting;
 	raft_index config_index;  /* config the transport was synced to */
+	bool config_committed;    /* ... and whether it was committed then */
 
 	/* observed state, for change detection */
 	int role;
@@ -108,6 +109,7 @@ struct persist_job {
 
 static void node_kick(struct node *n);
 static void node_observe(struct node *n);
+static void node_send_one(struct node *n, const struct raft_message *m);
 
 uint64_t node_id_of(const struct node *n) { return n->id; }
 raft_index node_applied(const struct node *n) { return n->applied; }
@@ -164,17 +166,38 @@ static void node_client_address_of(struct node *n, raft_id id, char *out,
 	}
 }
 
-/* Points the transport at every other server of the current config. */
+/* Points the transport at every other server of the current config.
+ *
+ * Servers leave the transport only once the configuration without them
+ * is committed. A configuration is in effect as soon as it is appended,
+ * but until it commits the servers it removes still take part: a leader
+ * that removes itself needs its followers' acknowledgements to commit
+ * the entry (Section 4.2.2), and they used to drop the leader from the
+ * transport at once, so their answers were lost, the leader never
+ * committed, stepped down by check-quorum and answered the `member
+ * remove` UNAVAILABLE.
+ *
+ * A node outside the configuration (a joiner before the entry that adds
+ * it reaches it, or a removed node) has no authoritative peer list: it
+ * keeps the peers it has, including those node_send_one() learned from
+ * the config file, instead of dropping them on every tick. */
 static void node_sync_peers(struct node *n)
 {
 	struct raft_status st;
 	raft_status(n->raft, &st);
-	if (st.config_index == n->config_index && n->config_index != 0)
+	if (st.config_index == n->config_index &&
+	    st.config_committed == n->config_committed &&
+	    n->config_index != 0)
 		return;
 	n->config_index = st.config_index;
+	n->config_committed = st.config_committed;
+	bool self_in_config = false;
+	for (unsigned j = 0; j < st.n_peers; j++)
+		self_in_config |= st.peers[j].id == n->id;
+	bool prune = self_in_config && st.config_committed;
 	struct rnet_stats ns;
 	rnet_stats(n->net, &ns);
-	for (unsigned i = 0; i < ns.n_peers; i++) {
+	for (unsigned i = 0; i < ns.n_peers && prune; i++) {
 		bool keep = false;
 		for (unsigned j = 0; j < st.n_peers; j++)
 			keep |= st.peers[j].id == ns.peers[i].id;
@@ -229,7 +252,7 @@ void node_not_leader(struct call *c)
 		node_client_address_of(n, leader, addr, sizeof addr);
 	/* relay to the leader once; a relayed request is never relayed
 	 * again (forward.c) */
-	if (addr[0] && !c->req->forwarded &&
+	if (addr[0] && !c->req->forwarded && n->fwd &&
 	    forwarder_send(n->fwd, c, leader, addr) == 0)
 		return;
 	if (addr[0])
@@ -241,9 +264,30 @@ void node_not_leader(struct call *c)
 	            (unsigned long long)n->id, (unsigned long long)leader);
 }
 
-/* Fails every proposal and pending ReadIndex: this node stopped leading. */
+/* Fails every proposal and pending ReadIndex: this node stopped leading.
+ *
+ * Proposals already known committed are kept: this node applies them like
+ * any follower and node_apply_result() answers them with their result.
+ * This matters when a leader removes itself: it steps down as soon as the
+ * configuration entry commits, before applying it, and answering the
+ * `member remove` UNAVAILABLE made the client retry on the new leader,
+ * which answered NOT_FOUND for a removal that had succeeded. The list is
+ * in index order, so the committed ones are a prefix. */
 static void node_fail_leader_waits(struct node *n)
 {
+	struct raft_status st;
+	raft_status(n->raft, &st);
+	struct call *keep = NULL, *keep_tail = NULL;
+	while (n->proposals && n->proposals->index <= st.commit_index) {
+		struct call *c = n->proposals;
+		n->proposals = c->wait_next;
+		c->wait_next = NULL;
+		if (keep_tail)
+			keep_tail->wait_next = c;
+		else
+			keep = c;
+		keep_tail = c;
+	}
 	while (n->proposals) {
 		struct call *c = n->proposals;
 		n->proposals = c->wait_next;
@@ -252,7 +296,8 @@ static void node_fail_leader_waits(struct node *n)
 		            "leadership lost before the write was applied; "
 		            "retry (it will not be applied twice)");
 	}
-	n->proposals_tail = NULL;
+	n->proposals = keep;
+	n->proposals_tail = keep_tail;
 	for (struct call **p = &n->reads; *p;) {
 		struct call *c = *p;
 		if (c->wait == CALL_READ_INDEX) {
@@ -465,9 +510,12 @@ static void node_apply_result(struct node *n,
 		switch (res->status) {
 		case PGS_APPLIED:
 		case PGS_DUPLICATE:
+			/* on_result finishes the call, and call_finish frees it
+			 * when its answer can be written at once: c must not be
+			 * touched afterwards (reading c->done here was a
+			 * use-after-free, caught by the cluster tests under
+			 * AddressSanitizer) */
 			c->on_result(c, res);
-			if (!c->done)
-				call_finish(c, c->resp.status, "%s", c->message);
 			break;
 		case PGS_STALE:
 			call_finish(c, LMS__RPC__STATUS__FAILED_PRECONDITION,
@@ -824,7 +872,7 @@ static void node_chunk_done(void *job, bool cancelled)
 	struct chunk_job *j = job;
 	if (!cancelled && j->rv == 0) {
 		j->m.snapshot.data = j->buf;
-		rnet_send(j->n->net, &j->m);
+		node_send_one(j->n, &j->m);
 	} else if (!cancelled) {
 		LMS_WARN("could not read snapshot %llu at %llu for node %llu: "
 		         "%s", (unsigned long long)j->m.snapshot.index,
@@ -834,6 +882,43 @@ static void node_chunk_done(void *job, bool cancelled)
 	}
 	free(j->buf);
 	free(j);
+}
+
+/*
+ * Sends one message. A peer the transport does not know is looked up in
+ * the config file while this node is not in its own configuration: a
+ * joining node ("join": true) starts with an empty
+ * configuration and learns the members' addresses only from the log, yet
+ * it must answer the leader's first AppendEntries (and snapshot chunks)
+ * to get that log at all. Without this its answers were dropped
+ * (-ENOENT) and it never caught up, so `member add` could never be
+ * followed by `member promote`.
+ */
+static void node_send_one(struct node *n, const struct raft_message *m)
+{
+	if (rnet_send(n->net, m) != -ENOENT)
+		return;
+	/* only while outside the configuration: a member's peers are the
+	 * configuration's, and a removed server stays removed */
+	struct raft_status st;
+	raft_status(n->raft, &st);
+	for (unsigned i = 0; i < st.n_peers; i++)
+		if (st.peers[i].id == n->id)
+			return;
+	const struct lms_node_config *nc =
+		m->to <= LMS_NODE_ID_MAX ? lms_config_node(n->cfg,
+		                                           (unsigned)m->to)
+		                         : NULL;
+	if (!nc)
+		return;
+	char addr[RAFT_ADDRESS_MAX];
+	snprintf(addr, sizeof addr, "%s:%u", nc->host, nc->peer_port);
+	if (rnet_set_peer(n->net, m->to, addr) != 0)
+		return;
+	LMS_INFO("node %llu is not in this node's configuration yet: using "
+	         "its address %s from the config file",
+	         (unsigned long long)m->to, addr);
+	rnet_send(n->net, m);
 }
 
 static void node_send(struct node *n, const struct raft_message *msgs,
@@ -860,7 +945,7 @@ static void node_send(struct node *n, const struct raft_message *msgs,
 			}
 			continue;
 		}
-		rnet_send(n->net, m);
+		node_send_one(n, m);
 	}
 }
 
@@ -1109,6 +1194,8 @@ static void node_observe(struct node *n)
 			         (unsigned long long)term);
 		lms_metric_inc(n->m_leader_changes, 1);
 		n->leader = leader;
+		if (n->fwd)
+			forwarder_leader_changed(n->fwd, leader, n->id);
 	}
 	n->term = term;
 	node_sync_peers(n);
@@ -1347,6 +1434,7 @@ void node_free(struct node *n)
 		return;
 	lms_http_free(n->http);
 	forwarder_free(n->fwd); /* answers the relayed calls */
+	n->fwd = NULL; /* worker_free below may still run node_observe() */
 	rpc_server_free(n->rpc); /* orphans the calls of open connections */
 	if (n->tick_ev)
 		event_free(n->tick_ev);

@@ -30,7 +30,9 @@ struct conn;
 struct call;
 struct node;
 
-/* What to do with the state machine's answer to a proposed command. */
+/* What to do with the state machine's answer to a proposed command. It
+ * must end the call with call_finish() on every path, and not touch it
+ * afterwards (call_finish may free it). */
 typedef void (*call_result_fn)(struct call *c,
                                const struct pgs_apply_result *res);
 /* A read, run on the reader thread (blocking) with the reader's handle;
@@ -138,6 +140,11 @@ void forwarder_free(struct forwarder *f);
  * and the call is untouched (the caller answers NOT_LEADER). */
 int forwarder_send(struct forwarder *f, struct call *c, raft_id leader,
                    const char *address);
+/* Node `leader` leads now: calls relayed to another are answered at once,
+ * NOT_LEADER with the new leader's address (UNAVAILABLE if leader is
+ * self, this node). */
+void forwarder_leader_changed(struct forwarder *f, raft_id leader,
+                              raft_id self);
 /* Fails the relayed calls when the oldest is past its deadline. */
 void forwarder_expire(struct forwarder *f, uint64_t now_ms);
 
