@@ -101,6 +101,46 @@ static void cluster_writes_any_node(void **state)
 	cl_pass(cl);
 }
 
+/* ------------------- PostgreSQL work never starves heartbeats */
+
+/* Sustained writes from several clients with a snapshot every 100 entries
+ * keep every node's PostgreSQL busy; the persist and apply work runs on
+ * worker threads, so heartbeats keep flowing: no node may start an
+ * election, the term and the leader stay as they were. */
+static void cluster_steady_load(void **state)
+{
+	struct cluster *cl = *state;
+	struct cl_options o = {0};
+	o.snapshot_threshold = 100;
+	o.snapshot_trailing = 20;
+	cl_boot(cl, &o);
+	unsigned leader = cl_wait_leader(cl, NULL, 0, LEADER_TIMEOUT_MS);
+	uint64_t term = 0;
+	assert_int_equal(cl_wait_agreement(cl, LEADER_TIMEOUT_MS, &term),
+	                 leader);
+	uint64_t t0 = cl_now_ms();
+	unsigned acked = cl_write_bulk(cl, "steady", 1500, 4);
+	uint64_t took = cl_now_ms() - t0;
+	print_message("[cluster] steady load: %u writes acknowledged in %"
+	              PRIu64 " ms by leader %u in term %" PRIu64 "\n", acked,
+	              took, leader, term);
+	assert_int_equal(acked, 1500);
+	for (unsigned id = 1; id <= 5; id++) {
+		struct cl_status st;
+		assert_int_equal(cl_status(cl, id, &st), 0);
+		if (st.term != term || st.leader != leader)
+			cl_fail(cl, "node %u saw an election under steady load: "
+			        "term %" PRIu64 " leader %" PRIu64 " (was term %"
+			        PRIu64 " leader %u)", id, st.term, st.leader, term,
+			        leader);
+		if (st.snapshot_index == 0)
+			cl_fail(cl, "node %u took no snapshot under load", id);
+	}
+	cl_assert_converged(cl, CONVERGE_TIMEOUT_MS);
+	cl_stop_all(cl);
+	cl_pass(cl);
+}
+
 /* ---------------------------------- 3. kill -9 of the leader under load */
 
 static void cluster_leader_kill(void **state)
@@ -514,6 +554,7 @@ int main(int argc, char **argv)
 		T(cluster_full_restart),
 		T(cluster_membership),
 		T(cluster_sigterm),
+		T(cluster_steady_load),
 		T(cluster_pause_leader),
 	};
 	if (argc > 2) {
