@@ -112,6 +112,13 @@ void progress_become_replicate(struct raft_progress *p);
 void progress_become_snapshot(struct raft_progress *p, raft_index index,
                               uint64_t total);
 bool progress_is_paused(const struct raft *r, const struct raft_progress *p);
+/* The highest value a majority of the voters of r->config has reached:
+ * each voter's value is get(its progress) (0 without one), this server's
+ * own is self (it counts only while it is a voter). False when there is
+ * no voter. */
+bool progress_quorum_value(struct raft *r, uint64_t self,
+                           uint64_t (*get)(const struct raft_progress *p),
+                           uint64_t *out);
 void progress_on_sent(const struct raft *r, struct raft_progress *p,
                       raft_index last, size_t n);
 bool progress_maybe_update(struct raft_progress *p, raft_index index);

@@ -275,3 +275,38 @@ bool progress_quorum_active(const struct raft *r)
 	}
 	return voters == 0 || active >= voters / 2 + 1;
 }
+
+/* Commitment (Figure 2: "a majority of matchIndex[i] >= N") and ReadIndex
+ * confirmation (Section 6.4: a quorum echoed the heartbeat) both ask the
+ * same question: what is the largest value that at least a majority of
+ * voters has reached? Sort the voters' values in descending order; the
+ * one at position n/2 is held by n/2 + 1 voters, a majority. */
+bool progress_quorum_value(struct raft *r, uint64_t self,
+                           uint64_t (*get)(const struct raft_progress *p),
+                           uint64_t *out)
+{
+	uint64_t v[RAFT_MAX_SERVERS];
+	unsigned n = 0;
+	for (unsigned k = 0; k < r->config.n; k++) {
+		const struct raft_server *s = &r->config.servers[k];
+		if (s->role != RAFT_VOTER)
+			continue;
+		if (s->id == r->id) {
+			v[n++] = self;
+		} else {
+			const struct raft_progress *p = progress_find(r, s->id);
+			v[n++] = p ? get(p) : 0;
+		}
+	}
+	if (n == 0)
+		return false;
+	for (unsigned i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		unsigned j = i;
+		for (; j > 0 && v[j - 1] < x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+	*out = v[n / 2];
+	return true;
+}

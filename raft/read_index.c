@@ -53,34 +53,19 @@ size_t read_index_n_done(const struct raft *r)
 	return n;
 }
 
+static uint64_t read_index_ack(const struct raft_progress *p)
+{
+	return p->read_ack;
+}
+
 /* Step 3: confirm the reads a majority of voters has echoed. */
 void read_index_check(struct raft *r)
 {
 	if (r->role != RAFT_LEADER || r->n_reads == 0)
 		return;
-	uint64_t acks[RAFT_MAX_SERVERS];
-	unsigned n = 0;
-	for (unsigned k = 0; k < r->config.n; k++) {
-		const struct raft_server *s = &r->config.servers[k];
-		if (s->role != RAFT_VOTER)
-			continue;
-		if (s->id == r->id) {
-			acks[n++] = UINT64_MAX;
-		} else {
-			const struct raft_progress *p = progress_find(r, s->id);
-			acks[n++] = p ? p->read_ack : 0;
-		}
-	}
-	if (n == 0)
+	uint64_t confirmed;
+	if (!progress_quorum_value(r, UINT64_MAX, read_index_ack, &confirmed))
 		return;
-	for (unsigned i = 1; i < n; i++) {
-		uint64_t v = acks[i];
-		unsigned j = i;
-		for (; j > 0 && acks[j - 1] < v; j--)
-			acks[j] = acks[j - 1];
-		acks[j] = v;
-	}
-	uint64_t confirmed = acks[n / 2];
 	for (size_t k = 0; k < r->n_reads; k++) {
 		struct raft_read_req *q = &r->reads[k];
 		if (q->state == READ_DONE)

@@ -139,6 +139,11 @@ void replication_commit_to(struct raft *r, raft_index index)
 		read_index_on_commit(r);
 }
 
+static uint64_t replication_match(const struct raft_progress *p)
+{
+	return p->match;
+}
+
 /* Figure 2, leaders: "If there exists an N such that N > commitIndex, a
  * majority of matchIndex[i] >= N, and log[N].term == currentTerm: set
  * commitIndex = N (§5.3, §5.4)." Section 5.4.2: "Raft never commits log
@@ -152,29 +157,9 @@ void replication_maybe_commit(struct raft *r)
 {
 	if (r->role != RAFT_LEADER)
 		return;
-	raft_index m[RAFT_MAX_SERVERS];
-	unsigned n = 0;
-	for (unsigned k = 0; k < r->config.n; k++) {
-		const struct raft_server *s = &r->config.servers[k];
-		if (s->role != RAFT_VOTER)
-			continue;
-		if (s->id == r->id) {
-			m[n++] = r->stable;
-		} else {
-			const struct raft_progress *p = progress_find(r, s->id);
-			m[n++] = p ? p->match : 0;
-		}
-	}
-	if (n == 0)
+	raft_index q;
+	if (!progress_quorum_value(r, r->stable, replication_match, &q))
 		return;
-	for (unsigned i = 1; i < n; i++) {
-		raft_index v = m[i];
-		unsigned j = i;
-		for (; j > 0 && m[j - 1] < v; j--)
-			m[j] = m[j - 1];
-		m[j] = v;
-	}
-	raft_index q = m[n / 2];
 	raft_term t;
 	if (q <= r->commit || !log_term_at(&r->log, q, &t) || t != r->term)
 		return;
