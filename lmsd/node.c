@@ -93,7 +93,8 @@ struct node {
 	/* metrics */
 	struct lms_metrics *metrics;
 	struct lms_metric *m_elections, *m_term, *m_commit, *m_applied,
-		*m_persist_lat, *m_apply_entries, *m_batch_entries,
+		*m_persist_lat, *m_append_lat, *m_apply_lat, *m_commit_lat,
+		*m_apply_entries, *m_batch_entries,
 		*m_snapshots, *m_requests, *m_leader_changes, *m_bytes_sent,
 		*m_bytes_recv, *m_msgs_dropped, *m_role;
 };
@@ -105,6 +106,7 @@ struct persist_job {
 	int rv;
 	char err[512];
 	uint64_t started_ms, finished_ms;
+	struct pgs_timing timing;
 };
 
 static void node_kick(struct node *n);
@@ -973,6 +975,8 @@ static void node_persist_run(void *job, void *ctx)
 	j->rv = pgs_persist(ctx, j->rd, j->results);
 	if (j->rv != 0)
 		snprintf(j->err, sizeof j->err, "%s", pgs_errmsg(ctx));
+	else
+		pgs_last_timing(ctx, &j->timing);
 	j->finished_ms = lms_now_ms();
 }
 
@@ -1020,6 +1024,11 @@ static void node_persist_done(void *job, bool cancelled)
 	}
 	lms_metric_observe(n->m_persist_lat,
 	                   (double)(j->finished_ms - j->started_ms) / 1000.0);
+	lms_metric_observe(n->m_append_lat, (double)j->timing.log_us / 1e6);
+	lms_metric_observe(n->m_commit_lat, (double)j->timing.commit_us / 1e6);
+	if (n->rd.n_committed)
+		lms_metric_observe(n->m_apply_lat,
+		                   (double)j->timing.apply_us / 1e6);
 	lms_metric_observe(n->m_batch_entries, (double)n->rd.n_entries);
 	lms_metric_inc(n->m_apply_entries, (double)n->rd.n_committed);
 	node_batch_finish(n, j);
@@ -1240,6 +1249,15 @@ static int node_metrics_init(struct node *n)
 	n->m_persist_lat = lms_metric_histogram(m,
 		"lms_raft_persist_seconds",
 		"time to persist and apply one batch (one transaction)",
+		lms_metric_latency_bounds, lms_metric_latency_n);
+	n->m_append_lat = lms_metric_histogram(m, "lms_raft_append_seconds",
+		"log part of a batch: hard state, truncation, append, compaction",
+		lms_metric_latency_bounds, lms_metric_latency_n);
+	n->m_apply_lat = lms_metric_histogram(m, "lms_raft_apply_seconds",
+		"apply part of a batch with committed entries",
+		lms_metric_latency_bounds, lms_metric_latency_n);
+	n->m_commit_lat = lms_metric_histogram(m, "lms_raft_commit_seconds",
+		"COMMIT of a batch's transaction (PostgreSQL's fsync)",
 		lms_metric_latency_bounds, lms_metric_latency_n);
 	static const double sizes[] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256,
 	                               512, 1024};

@@ -70,6 +70,7 @@ struct pgs {
 	char dberr[PG_ERRMSG_MAX];
 	bool broken;
 	bool reader; /* pgs_open_reader: reads only, no lock */
+	struct pgs_timing timing; /* of the last successful pgs_persist */
 
 	/* last_applied as committed; valid when applied_known. */
 	bool applied_known;

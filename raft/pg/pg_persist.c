@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pg_internal.h"
 
@@ -159,9 +160,23 @@ static int read_applied(struct pgs *pgs)
 	return 0;
 }
 
-static int persist_steps(struct pgs *pgs, const struct raft_ready *rd,
-                         struct pgs_apply_result *results)
+static uint64_t persist_now_us(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void pgs_last_timing(const struct pgs *pgs, struct pgs_timing *out)
+{
+	*out = pgs->timing;
+}
+
+static int persist_steps(struct pgs *pgs, const struct raft_ready *rd,
+                         struct pgs_apply_result *results,
+                         struct pgs_timing *t)
+{
+	uint64_t t0 = persist_now_us();
 	int rv;
 	if (!pgs->applied_known && (rv = read_applied(pgs)))
 		return rv;
@@ -194,8 +209,11 @@ static int persist_steps(struct pgs *pgs, const struct raft_ready *rd,
 	    (rv = log_delete(pgs, "pgs_log_compact", rd->compact_before,
 	                     "compact the log before index")))
 		return rv;
+	uint64_t t1 = persist_now_us();
+	t->log_us = t1 - t0;
 	if (rd->n_committed && (rv = pg_apply_committed(pgs, rd, results)))
 		return rv;
+	t->apply_us = persist_now_us() - t1;
 	return 0;
 }
 
@@ -209,8 +227,10 @@ int pgs_persist(struct pgs *pgs, const struct raft_ready *rd,
 		return pg_fail(pgs, PGS_EBROKEN,
 		               "could not persist: an earlier failure left the "
 		               "storage state unknown, it must be loaded again");
-	if (ready_is_empty(rd))
+	if (ready_is_empty(rd)) {
+		memset(&pgs->timing, 0, sizeof pgs->timing);
 		return 0;
+	}
 	if (rd->n_committed && !results)
 		return pg_fail(pgs, PGS_EINVAL,
 		               "could not persist: no room for %zu apply results",
@@ -222,10 +242,13 @@ int pgs_persist(struct pgs *pgs, const struct raft_ready *rd,
 		                             "transaction: %s", pgs->dberr);
 	}
 	raft_index applied_before = pgs->last_applied;
-	int rv = persist_steps(pgs, rd, results);
+	struct pgs_timing t = {0, 0, 0};
+	int rv = persist_steps(pgs, rd, results, &t);
+	uint64_t c0 = persist_now_us();
 	if (rv == 0 && pg_command(pgs, pgs->conn, "COMMIT") != 0)
 		rv = pg_fail(pgs, PGS_EDB, "could not commit the persist "
 		                           "transaction: %s", pgs->dberr);
+	t.commit_us = persist_now_us() - c0;
 	if (rv) {
 		/* The server rolls back on its own if the connection is gone. */
 		if (PQstatus(pgs->conn) == CONNECTION_OK &&
@@ -238,5 +261,6 @@ int pgs_persist(struct pgs *pgs, const struct raft_ready *rd,
 		pgs->applied_known = false;
 		return rv;
 	}
+	pgs->timing = t;
 	return 0;
 }

@@ -40,7 +40,13 @@ http="http://127.0.3.1:$((base + 11))"
 curl -fsS "$http/health" | grep -q '^ok' || fail "/health"
 curl -fsS "$http/status" | jq -e '.node == 1 and (.peers | length) == 5 and .applied >= 1' >/dev/null \
   || fail "/status: $(curl -sS "$http/status")"
-curl -fsS "$http/metrics" | grep -q '^lms_raft_applied_index ' || fail "/metrics"
+metrics="$(curl -fsS "$http/metrics")" || fail "/metrics"
+for m in lms_raft_applied_index lms_raft_term lms_raft_elections_total \
+         lms_raft_append_seconds_count lms_raft_apply_seconds_count \
+         lms_raft_commit_seconds_count lms_raft_entries_per_batch_count \
+         lms_peer_bytes_sent lms_raft_snapshots_total; do
+  echo "$metrics" | grep -q "^$m " || fail "/metrics lacks $m"
+done
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$http/nope")" = 404 ] || fail "unknown path is not 404"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$http/status")" = 405 ] || fail "POST is not 405"
 [ "$(admin kv get a)" = 1 ] || fail "read back"

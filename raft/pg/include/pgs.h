@@ -296,6 +296,18 @@ struct pgs_apply_result {
 int pgs_persist(struct pgs *pgs, const struct raft_ready *rd,
                 struct pgs_apply_result *results);
 
+/* Where the time of the last successful pgs_persist went, in
+ * microseconds (monotonic clock): the log part (hard state, snapshot
+ * chunk or install, truncation, append, compaction), the apply part
+ * (committed entries through the state machine), and the COMMIT, which is
+ * where PostgreSQL waits for its fsync. All zero for an empty batch. */
+struct pgs_timing {
+	uint64_t log_us;
+	uint64_t apply_us;
+	uint64_t commit_us;
+};
+void pgs_last_timing(const struct pgs *pgs, struct pgs_timing *out);
+
 /* The applied index as of the last pgs_load/pgs_persist. */
 raft_index pgs_last_applied(const struct pgs *pgs);
 
