@@ -31,8 +31,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
+#include "evframe.h"
 #include "frame.h"
 #include "log.h"
 #include "node_internal.h"
@@ -95,27 +95,31 @@ static void forwarder_on_read(struct bufferevent *bev, void *arg)
 	struct forwarder *f = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	for (;;) {
-		uint8_t hdr[4];
-		size_t avail = evbuffer_get_length(in), len;
-		if (avail < 4)
+		const uint8_t *payload;
+		size_t len;
+		int rv = lms_evframe_peek(in, f->max_frame, &payload, &len);
+		if (rv == 0)
 			return;
-		evbuffer_copyout(in, hdr, 4);
-		if (lms_frame_peek(hdr, 4, f->max_frame, &len) < 0) {
-			forwarder_reset(f, "answer exceeds the frame limit");
+		if (rv < 0) {
+			forwarder_reset(f, rv == -ENOMEM
+			                           ? "out of memory"
+			                           : "answer exceeds the frame "
+			                             "limit");
 			return;
 		}
-		if (avail < 4 + len)
-			return;
 		if (!f->head) {
 			forwarder_reset(f, "answer to no request");
 			return;
 		}
-		uint8_t *frame = malloc(4 + len);
+		/* the answer goes back unchanged, header included */
+		size_t total = LMS_FRAME_HEADER_BYTES + len;
+		uint8_t *frame = malloc(total);
 		if (!frame) {
 			forwarder_reset(f, "out of memory");
 			return;
 		}
-		evbuffer_remove(in, frame, 4 + len);
+		memcpy(frame, payload - LMS_FRAME_HEADER_BYTES, total);
+		evbuffer_drain(in, total);
 		struct call *c = f->head;
 		f->head = c->wait_next;
 		if (!f->head)
@@ -123,7 +127,7 @@ static void forwarder_on_read(struct bufferevent *bev, void *arg)
 		f->n--;
 		c->wait_next = NULL;
 		c->wait = CALL_NONE;
-		call_finish_frame(c, frame, 4 + len);
+		call_finish_frame(c, frame, total);
 	}
 }
 
@@ -132,9 +136,7 @@ static void forwarder_on_event(struct bufferevent *bev, short what,
 {
 	struct forwarder *f = arg;
 	if (what & BEV_EVENT_CONNECTED) {
-		int one = 1;
-		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
-		           &one, sizeof one);
+		lms_socket_tune(bufferevent_getfd(bev));
 		return;
 	}
 	if (what & BEV_EVENT_EOF)

@@ -25,8 +25,8 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
+#include "evframe.h"
 #include "frame.h"
 #include "log.h"
 #include "node_internal.h"
@@ -198,27 +198,25 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 	struct conn *cn = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	for (;;) {
-		uint8_t hdr[4];
-		size_t avail = evbuffer_get_length(in);
-		if (avail < 4)
-			return;
-		evbuffer_copyout(in, hdr, 4);
+		const uint8_t *payload;
 		size_t len;
-		int rv = lms_frame_peek(hdr, 4, cn->s->max_frame, &len);
+		int rv = lms_evframe_peek(in, cn->s->max_frame, &payload, &len);
+		if (rv == 0)
+			return;
 		if (rv < 0) {
 			char why[96];
-			snprintf(why, sizeof why,
-			         "frame of %zu bytes exceeds the limit of %zu",
-			         len, cn->s->max_frame);
+			if (rv == -ENOMEM)
+				snprintf(why, sizeof why, "out of memory");
+			else
+				snprintf(why, sizeof why,
+				         "frame of %zu bytes exceeds the limit "
+				         "of %zu", len, cn->s->max_frame);
 			conn_close(cn, why);
 			return;
 		}
-		if (avail < 4 + len)
-			return;
-		uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)(4 + len));
 		Lms__Rpc__Request *req =
-			p ? lms__rpc__request__unpack(NULL, len, p + 4) : NULL;
-		evbuffer_drain(in, 4 + len);
+			lms__rpc__request__unpack(NULL, len, payload);
+		evbuffer_drain(in, LMS_FRAME_HEADER_BYTES + len);
 		if (!req) {
 			conn_close(cn, "request does not decode");
 			return;
@@ -282,17 +280,8 @@ static void rpc_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		return;
 	}
 	cn->s = s;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		char ip[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-		snprintf(cn->peer, sizeof cn->peer, "%s:%u", ip,
-		         ntohs(in->sin_port));
-	} else {
-		snprintf(cn->peer, sizeof cn->peer, "(non-IPv4 client)");
-	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	lms_sockaddr_format(sa, cn->peer, sizeof cn->peer);
+	lms_socket_tune(fd);
 	cn->bev = bufferevent_socket_new(evconnlistener_get_base(lis), fd,
 	                                 BEV_OPT_CLOSE_ON_FREE);
 	if (!cn->bev) {

@@ -26,7 +26,7 @@
  * consider the old one alive; when a connection authenticates, older ones
  * from the same id are closed.
  *
- * Reading: wire_peek judges a frame from its 4 header bytes and pulls up
+ * Reading: lms_evframe_peek judges a frame from its 4 header bytes and pulls up
  * exactly one whole frame; it is decoded (protobuf-c copies what it keeps),
  * drained from the input, and only then acted upon.
  */
@@ -42,6 +42,7 @@
 #include <event2/util.h>
 
 #include "frame.h"
+#include "evframe.h"
 #include "log.h"
 #include "util.h"
 
@@ -265,7 +266,7 @@ static void inbound_read_cb(struct bufferevent *bev, void *arg)
 		bool alive;
 		int rv;
 
-		rv = wire_peek(in, max, &payload, &len);
+		rv = lms_evframe_peek(in, max, &payload, &len);
 		if (rv == 0)
 			return;
 		if (rv < 0) {
@@ -331,7 +332,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			      (t->handshake_timeout_ms % 1000) * 1000 };
 	char remote[64];
 
-	wire_format_addr(sa, remote, sizeof(remote));
+	lms_sockaddr_format(sa, remote, sizeof(remote));
 	t->st.inbound_accepted++;
 	if (t->n_inbound >= t->max_inbound) {
 		LMS_WARN("closing peer connection from %s: too many "
@@ -342,7 +343,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	wire_tune_socket(fd);
+	lms_socket_tune(fd);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		LMS_ERROR("closing peer connection from %s: out of memory",
@@ -443,7 +444,7 @@ int inbound_listen(struct rnet *t)
 	evconnlistener_set_error_cb(t->listener, accept_error_cb);
 	if (getsockname(evconnlistener_get_fd(t->listener),
 			(struct sockaddr *)&ss, &sslen) == 0) {
-		wire_format_addr((struct sockaddr *)&ss, where, sizeof(where));
+		lms_sockaddr_format((struct sockaddr *)&ss, where, sizeof(where));
 		t->bound_port = ntohs(ss.ss_family == AF_INET6 ?
 			((struct sockaddr_in6 *)&ss)->sin6_port :
 			((struct sockaddr_in *)&ss)->sin_port);

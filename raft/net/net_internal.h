@@ -144,13 +144,9 @@ void rnet_mac(const struct rnet *t, const char *label, raft_id from,
 	      uint8_t out[LMS_SHA256_LEN]);
 
 /* wire.c */
-int wire_peek(struct evbuffer *in, size_t max, const uint8_t **payload,
-	      size_t *len) __attribute__((warn_unused_result));
 int wire_add(struct evbuffer *out, uint8_t *frame, size_t len)
 	__attribute__((warn_unused_result));
 int wire_send(struct bufferevent *bev, const Lms__Raft__PeerFrame *f)
 	__attribute__((warn_unused_result));
-void wire_format_addr(const struct sockaddr *sa, char *buf, size_t len);
-void wire_tune_socket(evutil_socket_t fd);
 
 #endif /* RNET_NET_INTERNAL_H */

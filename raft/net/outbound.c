@@ -47,6 +47,7 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 
+#include "evframe.h"
 #include "log.h"
 
 static void peer_set_state(struct rnet_peer *p, int state)
@@ -203,7 +204,7 @@ static void outbound_connected(struct rnet_peer *p)
 	Lms__Raft__Hello hello = LMS__RAFT__HELLO__INIT;
 	int rv;
 
-	wire_tune_socket(bufferevent_getfd(p->bev));
+	lms_socket_tune(bufferevent_getfd(p->bev));
 	rv = rnet_nonce(p->nonce_c);
 	if (rv != 0) {
 		outbound_fail(p, true, "could not get random bytes: %s",
@@ -241,7 +242,7 @@ static void outbound_read_cb(struct bufferevent *bev, void *arg)
 		bool alive;
 		int rv;
 
-		rv = wire_peek(in, RNET_HANDSHAKE_MAX_FRAME, &payload, &len);
+		rv = lms_evframe_peek(in, RNET_HANDSHAKE_MAX_FRAME, &payload, &len);
 		if (rv == 0)
 			return;
 		if (rv < 0) {
