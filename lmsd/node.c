@@ -47,7 +47,6 @@
 #include "util.h"
 #include "worker.h"
 
-#define NODE_CALL_TIMEOUT_MS 10000  /* a call waiting for Raft */
 #define NODE_TRANSFER_TIMEOUT_MS 5000
 
 struct node {
@@ -81,8 +80,8 @@ struct node {
 
 	/* observed state, for change detection */
 	int role;
-	raft_term term;
 	raft_id leader;
+	unsigned ticks;
 
 	/* wait lists */
 	struct call *proposals, *proposals_tail; /* by index */
@@ -1163,7 +1162,7 @@ static void node_expire_calls(struct node *n)
 		c->wait = CALL_NONE;
 		call_finish(c, LMS__RPC__STATUS__DEADLINE_EXCEEDED,
 		            "not applied within %d ms; retry (it will not be "
-		            "applied twice)", NODE_CALL_TIMEOUT_MS);
+		            "applied twice)", CALL_TIMEOUT_MS);
 	}
 	n->proposals_tail = NULL;
 	for (struct call *x = n->proposals; x; x = x->wait_next)
@@ -1178,7 +1177,7 @@ static void node_expire_calls(struct node *n)
 		c->wait = CALL_NONE;
 		call_finish(c, LMS__RPC__STATUS__DEADLINE_EXCEEDED,
 		            "read not served within %d ms; retry",
-		            NODE_CALL_TIMEOUT_MS);
+		            CALL_TIMEOUT_MS);
 	}
 }
 
@@ -1206,7 +1205,6 @@ static void node_observe(struct node *n)
 		if (n->fwd)
 			forwarder_leader_changed(n->fwd, leader, n->id);
 	}
-	n->term = term;
 	node_sync_peers(n);
 	if (n->transfers)
 		node_transfers_check(n, false);
@@ -1217,8 +1215,7 @@ static void node_on_tick(evutil_socket_t fd, short what, void *arg)
 	struct node *n = arg;
 	raft_tick(n->raft);
 	node_observe(n);
-	static unsigned slow;
-	if (++slow % 10 == 0) { /* ~10 times a second */
+	if (++n->ticks % 10 == 0) { /* the slower checks, every 10 ticks */
 		node_expire_calls(n);
 		forwarder_expire(n->fwd, lms_now_ms());
 		node_transfers_check(n, true);
@@ -1460,8 +1457,6 @@ void node_free(struct node *n)
 	 * callbacks finish the calls they carry */
 	worker_free(n->writer);
 	worker_free(n->reader);
-	if (n->persisting && n->raft)
-		n->persisting = false;
 	if (n->process_ev)
 		event_free(n->process_ev);
 	while (n->proposals) {

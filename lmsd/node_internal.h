@@ -39,6 +39,10 @@ typedef void (*call_result_fn)(struct call *c,
  * fills c->resp. */
 typedef void (*call_read_fn)(struct call *c, struct pgs *reader);
 
+/* How long a client request may wait for Raft, the reader or the leader
+ * before it is answered DEADLINE_EXCEEDED or UNAVAILABLE. */
+#define CALL_TIMEOUT_MS 10000
+
 enum call_wait {
 	CALL_NONE = 0,
 	CALL_PROPOSAL,   /* on n->proposals */
@@ -63,8 +67,7 @@ struct call {
 	bool done;
 	uint8_t *out;            /* encoded frame, once done */
 	size_t out_len;
-	uint64_t deadline_ms;
-	uint64_t started_ms;
+	uint64_t deadline_ms;     /* received + CALL_TIMEOUT_MS */
 
 	raft_index index;        /* proposal / config change */
 	raft_term term;

@@ -34,7 +34,6 @@
 
 #define RPC_MAX_PIPELINE 1024
 #define RPC_MAX_OUTPUT (64u << 20)
-#define RPC_CALL_TIMEOUT_MS 10000
 
 struct conn {
 	struct rpc_server *s;
@@ -234,8 +233,7 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 		/* init points strings at a static "": ours are malloc'd */
 		c->resp.message = NULL;
 		c->resp.leader_address = NULL;
-		c->started_ms = lms_now_ms();
-		c->deadline_ms = c->started_ms + RPC_CALL_TIMEOUT_MS;
+		c->deadline_ms = lms_now_ms() + CALL_TIMEOUT_MS;
 		if (cn->tail)
 			cn->tail->conn_next = c;
 		else
