@@ -162,6 +162,10 @@ struct raft_msgq {
 };
 
 int ready_send(struct raft *r, const struct raft_message *m, void *owned);
+/* *m becomes a message of `type` from this server to `to` in its current
+ * term, every other field zero. */
+void ready_message_init(const struct raft *r, struct raft_message *m,
+                        int type, raft_id to);
 void ready_note_truncate(struct raft *r, raft_index from);
 void ready_close(struct raft *r);
 

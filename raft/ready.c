@@ -107,6 +107,16 @@ static void ready_msgq_swap(struct raft_msgq *a, struct raft_msgq *b)
  * that is not dirty is durable by the time these messages leave. On
  * RAFT_ENOMEM the message is dropped (the protocol survives lost
  * messages) and `owned` freed. */
+void ready_message_init(const struct raft *r, struct raft_message *m,
+                        int type, raft_id to)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	m->from = r->id;
+	m->to = to;
+	m->term = r->term;
+}
+
 int ready_send(struct raft *r, const struct raft_message *m, void *owned)
 {
 	bool now = (m->type == RAFT_MSG_APPEND ||

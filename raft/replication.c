@@ -39,11 +39,7 @@ static bool replication_send_append(struct raft *r, struct raft_progress *p,
                                     size_t n, size_t bytes)
 {
 	struct raft_message m;
-	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_APPEND;
-	m.from = r->id;
-	m.to = p->id;
-	m.term = r->term;
+	ready_message_init(r, &m, RAFT_MSG_APPEND, p->id);
 	m.append.prev_index = prev;
 	m.append.prev_term = prev_term;
 	m.append.commit = r->commit;
@@ -247,17 +243,13 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 void replication_reply_stale(struct raft *r, const struct raft_message *m)
 {
 	struct raft_message resp;
-	memset(&resp, 0, sizeof(resp));
-	resp.from = r->id;
-	resp.to = m->from;
-	resp.term = r->term;
 	if (m->type == RAFT_MSG_APPEND) {
-		resp.type = RAFT_MSG_APPEND_RESP;
+		ready_message_init(r, &resp, RAFT_MSG_APPEND_RESP, m->from);
 		resp.append_resp.success = false;
 		resp.append_resp.index = m->append.prev_index;
 		resp.append_resp.last_index = log_last_index(&r->log);
 	} else {
-		resp.type = RAFT_MSG_SNAPSHOT_RESP;
+		ready_message_init(r, &resp, RAFT_MSG_SNAPSHOT_RESP, m->from);
 		resp.snapshot_resp.index = m->snapshot.index;
 		resp.snapshot_resp.rejected = true;
 	}
@@ -340,20 +332,27 @@ static bool replication_entries_valid(const struct raft_message *m)
 	return true;
 }
 
+/* The answer to the APPEND m: success (index = highest index known to
+ * match) or failure (index = the rejected prev_index); our last index and
+ * m's read context either way. */
+static void replication_append_resp(const struct raft *r,
+                                    const struct raft_message *m,
+                                    bool success, raft_index index,
+                                    struct raft_message *resp)
+{
+	ready_message_init(r, resp, RAFT_MSG_APPEND_RESP, m->from);
+	resp->append_resp.success = success;
+	resp->append_resp.index = index;
+	resp->append_resp.last_index = log_last_index(&r->log);
+	resp->append_resp.read_ctx = m->append.read_ctx;
+}
+
 static void replication_reject(struct raft *r, const struct raft_message *m,
                                bool have_prev, raft_term prev_term)
 {
 	raft_index prev = m->append.prev_index;
 	struct raft_message resp;
-	memset(&resp, 0, sizeof(resp));
-	resp.type = RAFT_MSG_APPEND_RESP;
-	resp.from = r->id;
-	resp.to = m->from;
-	resp.term = r->term;
-	resp.append_resp.success = false;
-	resp.append_resp.index = prev;
-	resp.append_resp.last_index = log_last_index(&r->log);
-	resp.append_resp.read_ctx = m->append.read_ctx;
+	replication_append_resp(r, m, false, prev, &resp);
 	if (!have_prev) {
 		resp.append_resp.conflict_term = 0;
 		resp.append_resp.conflict_index = log_last_index(&r->log) + 1;
@@ -446,15 +445,7 @@ int replication_recv_append(struct raft *r, const struct raft_message *m)
 		replication_commit_to(r, c);
 
 	struct raft_message resp;
-	memset(&resp, 0, sizeof(resp));
-	resp.type = RAFT_MSG_APPEND_RESP;
-	resp.from = r->id;
-	resp.to = m->from;
-	resp.term = r->term;
-	resp.append_resp.success = true;
-	resp.append_resp.index = msg_last;
-	resp.append_resp.last_index = log_last_index(&r->log);
-	resp.append_resp.read_ctx = m->append.read_ctx;
+	replication_append_resp(r, m, true, msg_last, &resp);
 	ready_send(r, &resp, NULL);
 	return RAFT_OK;
 }

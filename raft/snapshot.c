@@ -59,11 +59,7 @@ bool snapshot_send(struct raft *r, struct raft_progress *p)
 	                     ? (size_t)left
 	                     : r->opts.snapshot_chunk_bytes;
 	struct raft_message m;
-	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_SNAPSHOT;
-	m.from = r->id;
-	m.to = p->id;
-	m.term = r->term;
+	ready_message_init(r, &m, RAFT_MSG_SNAPSHOT, p->id);
 	m.snapshot.index = r->snapshot.index;
 	m.snapshot.snap_term = r->snapshot.term;
 	m.snapshot.config = r->snapshot.config;
@@ -86,11 +82,7 @@ bool snapshot_send(struct raft *r, struct raft_progress *p)
 void snapshot_heartbeat(struct raft *r, struct raft_progress *p)
 {
 	struct raft_message m;
-	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_APPEND;
-	m.from = r->id;
-	m.to = p->id;
-	m.term = r->term;
+	ready_message_init(r, &m, RAFT_MSG_APPEND, p->id);
 	m.append.commit = r->commit;
 	m.append.read_ctx = read_index_ctx(r);
 	ready_send(r, &m, NULL);
@@ -150,11 +142,7 @@ static void snapshot_reply(struct raft *r, const struct raft_message *m,
                            uint64_t next_offset, bool rejected)
 {
 	struct raft_message resp;
-	memset(&resp, 0, sizeof(resp));
-	resp.type = RAFT_MSG_SNAPSHOT_RESP;
-	resp.from = r->id;
-	resp.to = m->from;
-	resp.term = r->term;
+	ready_message_init(r, &resp, RAFT_MSG_SNAPSHOT_RESP, m->from);
 	resp.snapshot_resp.index = m->snapshot.index;
 	resp.snapshot_resp.next_offset = next_offset;
 	resp.snapshot_resp.rejected = rejected;

@@ -50,11 +50,7 @@ void transfer_on_progress(struct raft *r, struct raft_progress *p)
 	    r->transfer_sent || p->match != log_last_index(&r->log))
 		return;
 	struct raft_message m;
-	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_TIMEOUT_NOW;
-	m.from = r->id;
-	m.to = p->id;
-	m.term = r->term;
+	ready_message_init(r, &m, RAFT_MSG_TIMEOUT_NOW, p->id);
 	if (ready_send(r, &m, NULL) == RAFT_OK)
 		r->transfer_sent = true;
 }
