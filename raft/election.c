@@ -166,7 +166,13 @@ void election_start(struct raft *r, bool pre, bool transfer)
 	r->campaign_transfer = transfer;
 	r->n_votes = 0;
 	election_reset_timeout(r);
-	if (membership_is_voter(&r->config, r->id))
+	/* Figure 2's "Vote for self" is a persisted vote: a candidate counts
+	 * it only once its term and vote are durable (election_on_durable).
+	 * Counting it at once let a single-voter candidate lead a term it
+	 * could forget in a crash, then grant its vote in that same term to
+	 * another candidate: two leaders in one term. A pre-candidate changes
+	 * nothing durable, so its own pre-vote counts at once. */
+	if (pre && membership_is_voter(&r->config, r->id))
 		election_record(r, r->id, true);
 
 	switch (election_tally(r)) {
@@ -257,6 +263,24 @@ void election_recv_vote(struct raft *r, const struct raft_message *m)
 		r->election_elapsed = 0;
 	}
 	election_reply(r, m, m->term, true);
+}
+
+void election_on_durable(struct raft *r, const struct raft_hard_state *hs)
+{
+	if (r->role != RAFT_CANDIDATE || hs->term != r->term ||
+	    hs->vote != r->id || !membership_is_voter(&r->config, r->id))
+		return;
+	election_record(r, r->id, true);
+	switch (election_tally(r)) {
+	case ELECTION_WON:
+		election_become_leader(r);
+		break;
+	case ELECTION_LOST:
+		election_become_follower(r, r->term, 0);
+		break;
+	default:
+		break;
+	}
 }
 
 void election_recv_vote_resp(struct raft *r, const struct raft_message *m)

@@ -213,6 +213,7 @@ void election_tick(struct raft *r);
 void election_leader_tick(struct raft *r);
 bool election_in_lease(const struct raft *r);
 void election_set_term(struct raft *r, raft_term term, raft_id vote);
+void election_on_durable(struct raft *r, const struct raft_hard_state *hs);
 
 /* ============================================================ replication */
 
@@ -252,7 +253,10 @@ struct raft {
 	raft_term term;
 	raft_id vote;
 	bool hs_dirty;          /* term/vote changed since the last batch */
-	raft_term durable_term; /* term as of the last advanced batch */
+	/* the hard state the outstanding batch carries, if any: once it is
+	 * advanced, a candidacy it records is durable (election.c) */
+	bool out_has_hs;
+	struct raft_hard_state out_hs;
 
 	int role; /* enum raft_role */
 	raft_id leader;

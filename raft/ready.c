@@ -220,6 +220,8 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 		rd->hard_state.term = r->term;
 		rd->hard_state.vote = r->vote;
 		r->hs_dirty = false;
+		r->out_has_hs = true;
+		r->out_hs = rd->hard_state;
 	}
 
 	if (r->pend_has_chunk) {
@@ -307,6 +309,10 @@ void raft_advance(struct raft *r, const struct raft_ready *rd)
 	r->out_last_entry = 0;
 	r->out_last_committed = 0;
 	r->outstanding = false;
+	if (r->out_has_hs) {
+		r->out_has_hs = false;
+		election_on_durable(r, &r->out_hs);
+	}
 
 	/* Our own log counts toward commitment once durable. */
 	if (r->role == RAFT_LEADER)
