@@ -168,6 +168,23 @@ int lmsc_nodes_from_config(const struct lms_config *cfg,
 	return 0;
 }
 
+int lmsc_nodes_resolve(const char *list, const char *config_path,
+                       struct lmsc_node *out, size_t *n, char *err,
+                       size_t errlen)
+{
+	if (!list)
+		list = getenv("LMS_NODES");
+	if (list && *list)
+		return lmsc_nodes_parse(list, out, n, err, errlen);
+	struct lms_config cfg;
+	const char *path = config_path ? config_path : lms_config_default_path();
+	if (lms_config_load(path, &cfg, err, errlen) != 0)
+		return -EINVAL;
+	lmsc_nodes_from_config(&cfg, out, n);
+	lms_config_free(&cfg);
+	return 0;
+}
+
 /* ------------------------------------------------------------- lifecycle */
 
 void lmsc_options_default(struct lmsc_options *o)

@@ -61,6 +61,13 @@ int lmsc_nodes_parse(const char *list, struct lmsc_node *out, size_t *n,
 int lmsc_nodes_from_config(const struct lms_config *cfg,
                            struct lmsc_node *out, size_t *n);
 
+/* The node list every program uses: `list` (--nodes) if given, else
+ * $LMS_NODES, else the client ports of the config file (config_path, or
+ * lms_config_default_path()). 0, or -EINVAL with a message in err. */
+int lmsc_nodes_resolve(const char *list, const char *config_path,
+                       struct lmsc_node *out, size_t *n, char *err,
+                       size_t errlen);
+
 struct lmsc;
 
 /* NULL on allocation failure. The client id is drawn from getrandom(2). */

@@ -29,6 +29,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "isotime.h"
 #include "util.h"
 
 enum {
@@ -65,6 +66,10 @@ static void usage(FILE *f)
 	      "voter\n"
 	      "  checksum                        state checksum and applied index "
 	      "of every node\n"
+	      "  bootstrap USER --password-file F  create the first admin\n"
+	      "  demo --admin USER --password-file F [--material FILE]\n"
+	      "                                  demo users, course, assignment, "
+	      "material\n"
 	      "\n"
 	      "Nodes come from --nodes host:port,..., else $LMS_NODES, else the "
 	      "client ports in\nthe config file (--config, $LMS_CONFIG or "
@@ -517,6 +522,247 @@ static int cmd_transfer(struct admin *a, int argc, char **argv)
 
 /* ------------------------------------------------------------------ main */
 
+/* ------------------------------------------------- bootstrap and demo */
+
+/* The first line of a file (a password), without its newline. */
+static char *read_secret(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "lms-admin: cannot read \"%s\": %s\n", path,
+		        strerror(errno));
+		return NULL;
+	}
+	char buf[1100];
+	char *line = fgets(buf, sizeof buf, f);
+	fclose(f);
+	if (!line) {
+		fprintf(stderr, "lms-admin: \"%s\" is empty\n", path);
+		return NULL;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return strdup(buf);
+}
+
+/* A write with a session token; 0 and *r (OK), else the exit status. */
+static int lms_write(struct admin *a, const char *token,
+                     Lms__Rpc__Request *req, Lms__Rpc__Response **r)
+{
+	req->token = (char *)(token ? token : "");
+	*r = NULL;
+	int rv = lmsc_call(a->c, req, r, LMSC_WRITE);
+	if (rv != 0 || (*r)->status != LMS__RPC__STATUS__OK) {
+		int code = report_status(a, rv, *r);
+		lmsc_response_free(*r);
+		*r = NULL;
+		return code;
+	}
+	return 0;
+}
+
+static int cmd_bootstrap(struct admin *a, int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "--password-file") != 0)
+		return fail_usage("usage: lms-admin bootstrap USER "
+		                  "--password-file FILE");
+	char *pw = read_secret(argv[2]);
+	if (!pw)
+		return EXIT_FAIL;
+	Lms__Rpc__BootstrapRequest b = LMS__RPC__BOOTSTRAP_REQUEST__INIT;
+	b.username = argv[0];
+	b.password = pw;
+	b.display_name = "Administrator";
+	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+	req.op_case = LMS__RPC__REQUEST__OP_BOOTSTRAP;
+	req.bootstrap = &b;
+	Lms__Rpc__Response *r;
+	int rc = lms_write(a, NULL, &req, &r);
+	if (rc == 0)
+		printf("admin \"%s\" created (user id %llu)\n", argv[0],
+		       (unsigned long long)r->bootstrap->user->id);
+	lmsc_response_free(r);
+	free(pw);
+	return rc;
+}
+
+/* Logs in; the token (malloc'd) or NULL. */
+static char *demo_login(struct admin *a, const char *user, const char *pw)
+{
+	Lms__Rpc__LoginRequest l = LMS__RPC__LOGIN_REQUEST__INIT;
+	l.username = (char *)user;
+	l.password = (char *)pw;
+	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+	req.op_case = LMS__RPC__REQUEST__OP_LOGIN;
+	req.login = &l;
+	Lms__Rpc__Response *r;
+	if (lms_write(a, NULL, &req, &r) != 0)
+		return NULL;
+	char *t = strdup(r->login->token);
+	lmsc_response_free(r);
+	return t;
+}
+
+static int demo_user(struct admin *a, const char *token, const char *name,
+                     const char *display, Lms__Rpc__Role role)
+{
+	Lms__Rpc__UserCreateRequest u = LMS__RPC__USER_CREATE_REQUEST__INIT;
+	u.username = (char *)name;
+	u.password = "pass123";
+	u.display_name = (char *)display;
+	u.role = role;
+	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+	req.op_case = LMS__RPC__REQUEST__OP_USER_CREATE;
+	req.user_create = &u;
+	Lms__Rpc__Response *r;
+	int rc = lms_write(a, token, &req, &r);
+	lmsc_response_free(r);
+	return rc;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 20);
+	*len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+	fclose(f);
+	return buf;
+}
+
+static int cmd_demo(struct admin *a, int argc, char **argv)
+{
+	const char *admin = NULL, *pwfile = NULL, *material = NULL;
+	for (int i = 0; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--admin") == 0)
+			admin = argv[i + 1];
+		else if (strcmp(argv[i], "--password-file") == 0)
+			pwfile = argv[i + 1];
+		else if (strcmp(argv[i], "--material") == 0)
+			material = argv[i + 1];
+		else
+			return fail_usage("usage: lms-admin demo --admin USER "
+			                  "--password-file F [--material FILE]");
+	}
+	if (!admin || !pwfile || argc % 2)
+		return fail_usage("usage: lms-admin demo --admin USER "
+		                  "--password-file F [--material FILE]");
+	char *pw = read_secret(pwfile);
+	char *at = pw ? demo_login(a, admin, pw) : NULL;
+	free(pw);
+	if (!at)
+		return EXIT_FAIL;
+	/* already seeded? (a quiet probe: instructor1 exists) */
+	Lms__Rpc__UserListRequest ul = LMS__RPC__USER_LIST_REQUEST__INIT;
+	Lms__Rpc__Page pg = LMS__RPC__PAGE__INIT;
+	pg.after = "instructor0";
+	pg.limit = 1;
+	ul.page = &pg;
+	Lms__Rpc__Request q = LMS__RPC__REQUEST__INIT;
+	q.op_case = LMS__RPC__REQUEST__OP_USER_LIST;
+	q.user_list = &ul;
+	q.token = at;
+	Lms__Rpc__Response *qr = NULL;
+	if (lmsc_call(a->c, &q, &qr, 0) == 0 &&
+	    qr->status == LMS__RPC__STATUS__OK && qr->user_list->n_users == 1 &&
+	    strcmp(qr->user_list->users[0]->username, "instructor1") == 0) {
+		printf("demo data already present\n");
+		lmsc_response_free(qr);
+		free(at);
+		return 0;
+	}
+	lmsc_response_free(qr);
+	int rc = demo_user(a, at, "instructor1", "Instructor One",
+	                   LMS__RPC__ROLE__ROLE_INSTRUCTOR);
+	static const char *const students[] = {"student1", "student2",
+	                                       "student3"};
+	static const char *const names[] = {"Student One", "Student Two",
+	                                    "Student Three"};
+	for (int i = 0; i < 3 && rc == 0; i++)
+		rc = demo_user(a, at, students[i], names[i],
+		               LMS__RPC__ROLE__ROLE_STUDENT);
+	free(at);
+	char *it = rc == 0 ? demo_login(a, "instructor1", "pass123") : NULL;
+	if (!it)
+		return rc ? rc : EXIT_FAIL;
+	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+	Lms__Rpc__Response *r = NULL;
+	Lms__Rpc__CourseCreateRequest cc = LMS__RPC__COURSE_CREATE_REQUEST__INIT;
+	cc.code = "DEMO101";
+	cc.title = "Introduction to Distributed Systems";
+	req.op_case = LMS__RPC__REQUEST__OP_COURSE_CREATE;
+	req.course_create = &cc;
+	rc = lms_write(a, it, &req, &r);
+	lmsc_response_free(r);
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		Lms__Rpc__EnrollRequest e = LMS__RPC__ENROLL_REQUEST__INIT;
+		e.course = "DEMO101";
+		e.username = (char *)students[i];
+		e.role = LMS__RPC__COURSE_ROLE__COURSE_STUDENT;
+		req.op_case = LMS__RPC__REQUEST__OP_ENROLL;
+		req.enroll = &e;
+		rc = lms_write(a, it, &req, &r);
+		lmsc_response_free(r);
+	}
+	if (rc == 0) {
+		char due[LMS_ISO_MAX], cut[LMS_ISO_MAX];
+		int64_t now = lms_wall_ms();
+		lms_iso_format(now + 7 * 86400000LL, due, sizeof due);
+		lms_iso_format(now + 10 * 86400000LL, cut, sizeof cut);
+		char *topics[] = {"raft", "consensus"};
+		Lms__Rpc__AssignmentCreateRequest ac =
+			LMS__RPC__ASSIGNMENT_CREATE_REQUEST__INIT;
+		ac.course = "DEMO101";
+		ac.title = "Raft leader election";
+		ac.description = "Explain in your own words how Raft elects a "
+		                 "leader, and why a server persists its term and "
+		                 "vote before it answers a RequestVote.";
+		ac.due_at = due;
+		ac.cutoff_at = cut;
+		ac.max_points = 100;
+		ac.late_penalty_pct = 10;
+		ac.penalty_floor_pct = 50;
+		ac.max_attempts = 3;
+		ac.n_topics = 2;
+		ac.topics = topics;
+		req.op_case = LMS__RPC__REQUEST__OP_ASSIGNMENT_CREATE;
+		req.assignment_create = &ac;
+		rc = lms_write(a, it, &req, &r);
+		lmsc_response_free(r);
+	}
+	if (rc == 0 && material) {
+		size_t len = 0;
+		char *data = slurp(material, &len);
+		if (!data) {
+			fprintf(stderr, "lms-admin: cannot read \"%s\"\n", material);
+			rc = EXIT_FAIL;
+		} else {
+			const char *base = strrchr(material, '/');
+			Lms__Rpc__File f = LMS__RPC__FILE__INIT;
+			f.name = (char *)(base ? base + 1 : material);
+			f.data.data = (uint8_t *)data;
+			f.data.len = len;
+			Lms__Rpc__MaterialUploadRequest mu =
+				LMS__RPC__MATERIAL_UPLOAD_REQUEST__INIT;
+			mu.course = "DEMO101";
+			mu.title = "Notes on Raft consensus";
+			mu.topic = "raft";
+			mu.file = &f;
+			req.op_case = LMS__RPC__REQUEST__OP_MATERIAL_UPLOAD;
+			req.material_upload = &mu;
+			rc = lms_write(a, it, &req, &r);
+			lmsc_response_free(r);
+			free(data);
+		}
+	}
+	free(it);
+	if (rc == 0)
+		printf("demo: instructor1, student1..3 (password pass123) in "
+		       "course DEMO101 with an assignment%s\n",
+		       material ? " and a material" : "");
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -531,7 +777,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct admin a = {0};
-	const char *config_path = NULL, *nodes = getenv("LMS_NODES");
+	const char *config_path = NULL, *nodes = NULL;
 	uint64_t timeout_ms = 0;
 	int ch;
 	/* '+' stops at the first non-option (the command); options after
@@ -587,22 +833,11 @@ int main(int argc, char **argv)
 	struct lmsc_node list[LMSC_MAX_NODES];
 	size_t n = 0;
 	char err[512];
-	if (nodes) {
-		if (lmsc_nodes_parse(nodes, list, &n, err, sizeof err) != 0) {
-			free(cmd_argv);
-			return fail_usage(err);
-		}
-	} else {
-		struct lms_config cfg;
-		const char *path = config_path ? config_path
-		                               : lms_config_default_path();
-		if (lms_config_load(path, &cfg, err, sizeof err) != 0) {
-			fprintf(stderr, "lms-admin: %s\n", err);
-			free(cmd_argv);
-			return EXIT_USAGE;
-		}
-		lmsc_nodes_from_config(&cfg, list, &n);
-		lms_config_free(&cfg);
+	if (lmsc_nodes_resolve(nodes, config_path, list, &n, err,
+	                       sizeof err) != 0) {
+		fprintf(stderr, "lms-admin: %s\n", err);
+		free(cmd_argv);
+		return EXIT_USAGE;
 	}
 	if (a.node > 0 && (size_t)a.node > n) {
 		free(cmd_argv);
@@ -632,6 +867,10 @@ int main(int argc, char **argv)
 		rc = cmd_member(&a, cmd_argc - 1, cmd_argv + 1);
 	else if (strcmp(cmd, "checksum") == 0 && cmd_argc == 1)
 		rc = cmd_checksum(&a);
+	else if (strcmp(cmd, "bootstrap") == 0)
+		rc = cmd_bootstrap(&a, cmd_argc - 1, cmd_argv + 1);
+	else if (strcmp(cmd, "demo") == 0)
+		rc = cmd_demo(&a, cmd_argc - 1, cmd_argv + 1);
 	else if (strcmp(cmd, "transfer-leader") == 0)
 		rc = cmd_transfer(&a, cmd_argc - 1, cmd_argv + 1);
 	else

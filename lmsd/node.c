@@ -43,6 +43,7 @@
 #include "httpstatus.h"
 #include "log.h"
 #include "node_internal.h"
+#include "svc_machine.h"
 #include "transport.h"
 #include "util.h"
 #include "worker.h"
@@ -60,6 +61,9 @@ struct node {
 	struct rnet *net;
 	struct pgs *wpgs, *rpgs;         /* writer / reader handles */
 	struct worker *writer, *reader;
+	struct worker *cpu;              /* scrypt, checksums, PDF text */
+	struct svc_machine machine;      /* the replicated state machine */
+	bool stopping;
 	struct rpc_server *rpc;
 	struct forwarder *fwd;
 	struct lms_http *http;
@@ -113,6 +117,18 @@ static void node_observe(struct node *n);
 static void node_send_one(struct node *n, const struct raft_message *m);
 
 uint64_t node_id_of(const struct node *n) { return n->id; }
+bool node_is_leader(const struct node *n)
+{
+	return raft_role(n->raft) == RAFT_LEADER;
+}
+const struct svc_limits *node_limits(const struct node *n)
+{
+	return &n->machine.limits;
+}
+const struct lms_auth_config *node_auth(const struct node *n)
+{
+	return &n->cfg->auth;
+}
 raft_index node_applied(const struct node *n) { return n->applied; }
 size_t node_max_frame(const struct node *n)
 {
@@ -336,8 +352,66 @@ static void node_read_done(void *job, bool cancelled)
 		            "node is shutting down");
 		return;
 	}
+	if (c->on_read_done && !c->done) {
+		void (*cont)(struct call *) = c->on_read_done;
+		c->on_read_done = NULL;
+		cont(c);
+		return;
+	}
 	if (!c->done)
 		call_finish(c, c->resp.status, "%s", c->message);
+}
+
+/* ------------------------------------------------------------- CPU */
+
+struct cpu_job {
+	struct call *c;
+	void (*run)(struct call *c);
+	void (*done)(struct call *c);
+};
+
+static void node_cpu_run(void *job, void *ctx)
+{
+	(void)ctx;
+	struct cpu_job *j = job;
+	j->run(j->c);
+}
+
+static void node_cpu_done(void *job, bool cancelled)
+{
+	struct cpu_job *j = job;
+	struct call *c = j->c;
+	void (*done)(struct call *) = j->done;
+	free(j);
+	c->wait = CALL_NONE;
+	if (cancelled || c->node->stopping) {
+		call_finish(c, LMS__RPC__STATUS__UNAVAILABLE,
+		            "node is shutting down");
+		return;
+	}
+	done(c);
+}
+
+void node_cpu(struct call *c, void (*run)(struct call *c),
+              void (*done)(struct call *c))
+{
+	struct node *n = c->node;
+	struct cpu_job *j = malloc(sizeof *j);
+	if (!j) {
+		call_finish(c, LMS__RPC__STATUS__INTERNAL, "out of memory");
+		return;
+	}
+	j->c = c;
+	j->run = run;
+	j->done = done;
+	c->wait = CALL_CPU;
+	if (n->stopping ||
+	    worker_submit(n->cpu, j, node_cpu_run, node_cpu_done) != 0) {
+		free(j);
+		c->wait = CALL_NONE;
+		call_finish(c, LMS__RPC__STATUS__UNAVAILABLE,
+		            "node is shutting down");
+	}
 }
 
 static void node_read_submit(struct node *n, struct call *c)
@@ -1328,14 +1402,20 @@ struct node *node_new(struct event_base *base, const struct lms_config *cfg,
 		goto err;
 	}
 	char perr[512];
+	struct svc_limits lim = {
+		.max_text_bytes = cfg->limits.max_text_bytes,
+		.max_upload_bytes = cfg->limits.max_upload_bytes,
+		.max_page_size = cfg->limits.max_page_size,
+	};
+	svc_machine_init(&n->machine, &lim);
 	int rv = pgs_open(conninfo, node_id, cfg->cluster.name,
-	                  &pgs_kv_state_machine, &n->wpgs, perr, sizeof perr);
+	                  &n->machine.sm, &n->wpgs, perr, sizeof perr);
 	if (rv != 0) {
 		snprintf(err, errlen, "%s", perr);
 		goto err;
 	}
 	pgs_set_chunk_bytes(n->wpgs, cfg->raft.snapshot_chunk_bytes);
-	rv = pgs_open_reader(conninfo, &pgs_kv_state_machine, &n->rpgs, perr,
+	rv = pgs_open_reader(conninfo, &n->machine.sm, &n->rpgs, perr,
 	                     sizeof perr);
 	if (rv != 0) {
 		snprintf(err, errlen, "%s", perr);
@@ -1368,6 +1448,13 @@ struct node *node_new(struct event_base *base, const struct lms_config *cfg,
 		ro.election_ticks = ro.heartbeat_ticks + 1;
 	ro.max_entries_per_msg = cfg->raft.max_entries_per_msg;
 	ro.max_bytes_per_msg = cfg->raft.max_bytes_per_msg;
+	/* One entry may exceed the batching bound (an upload goes through
+	 * the log): it travels alone, in one peer frame with room left for
+	 * the message header and the command around the payload. A frame
+	 * limit too small for that margin keeps entries to the batch bound
+	 * (0). */
+	ro.max_entry_bytes = cfg->limits.max_frame_bytes > 65536
+	                     ? cfg->limits.max_frame_bytes - 65536 : 0;
 	ro.max_inflight = cfg->raft.max_inflight;
 	ro.snapshot_trailing = cfg->raft.snapshot_trailing_entries;
 	ro.snapshot_chunk_bytes = cfg->raft.snapshot_chunk_bytes;
@@ -1389,6 +1476,8 @@ struct node *node_new(struct event_base *base, const struct lms_config *cfg,
 	no.listen_host = n->self->host;
 	no.listen_port = (uint16_t)n->self->peer_port;
 	no.max_frame_bytes = cfg->limits.max_frame_bytes;
+	/* an upload entry (up to a frame) must fit behind queued traffic */
+	no.queue_limit_bytes = 2 * cfg->limits.max_frame_bytes;
 	no.max_entries = cfg->raft.max_entries_per_msg;
 	no.unreachable = node_on_unreachable;
 	n->net = rnet_new(base, &no, node_on_message, n);
@@ -1401,7 +1490,8 @@ struct node *node_new(struct event_base *base, const struct lms_config *cfg,
 
 	n->writer = worker_new(base, "writer", n->wpgs);
 	n->reader = worker_new(base, "reader", n->rpgs);
-	if (!n->writer || !n->reader) {
+	n->cpu = worker_new(base, "cpu", NULL);
+	if (!n->writer || !n->reader || !n->cpu) {
 		snprintf(err, errlen, "could not start worker threads: %s",
 		         strerror(errno));
 		goto err;
@@ -1447,6 +1537,7 @@ void node_free(struct node *n)
 {
 	if (!n)
 		return;
+	n->stopping = true;
 	lms_http_free(n->http);
 	forwarder_free(n->fwd); /* answers the relayed calls */
 	n->fwd = NULL; /* worker_free below may still run node_observe() */
@@ -1457,6 +1548,7 @@ void node_free(struct node *n)
 	 * callbacks finish the calls they carry */
 	worker_free(n->writer);
 	worker_free(n->reader);
+	worker_free(n->cpu);
 	if (n->process_ev)
 		event_free(n->process_ev);
 	while (n->proposals) {

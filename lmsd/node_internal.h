@@ -52,6 +52,7 @@ enum call_wait {
 	CALL_CONFIG,     /* membership change: on n->proposals */
 	CALL_TRANSFER,   /* on n->transfers */
 	CALL_FORWARD,    /* relayed to the leader (forward.c) */
+	CALL_CPU,        /* on the CPU thread (node_cpu) */
 };
 
 struct call {
@@ -76,6 +77,12 @@ struct call {
 	raft_id transfer_target;
 	call_result_fn on_result;
 	call_read_fn on_read;
+	/* set: runs on the loop when on_read is done, instead of answering
+	 * (a read that continues, e.g. login's password lookup) */
+	void (*on_read_done)(struct call *c);
+	/* the LMS service's state of the call, freed with it */
+	void *svc;
+	void (*svc_free)(void *svc);
 };
 
 /* ----------------------------------------------------------- node.c */
@@ -89,6 +96,18 @@ void node_propose(struct call *c, const void *payload, size_t len,
 /* A read: linearizable (ReadIndex on the leader) or stale (at once, on
  * this node), per c->req->consistency; on_read runs on the reader thread. */
 void node_read(struct call *c, call_read_fn on_read);
+
+/* Runs run(c) on the node's CPU thread (scrypt, checksums of uploads, PDF
+ * extraction: never on the event loop), then done(c) on the loop. If the
+ * node stops first, the call is answered UNAVAILABLE instead. */
+void node_cpu(struct call *c, void (*run)(struct call *c),
+              void (*done)(struct call *c));
+
+bool node_is_leader(const struct node *n);
+struct svc_limits;
+struct lms_auth_config;
+const struct svc_limits *node_limits(const struct node *n);
+const struct lms_auth_config *node_auth(const struct node *n);
 
 /* Membership and leadership operations of lms.proto. */
 void node_member_add(struct call *c);
@@ -150,6 +169,11 @@ void forwarder_leader_changed(struct forwarder *f, raft_id leader,
                               raft_id self);
 /* Fails the relayed calls when the oldest is past its deadline. */
 void forwarder_expire(struct forwarder *f, uint64_t now_ms);
+
+/* -------------------------------------------------------- service.c */
+
+/* The LMS operations: false when req names none of them. */
+bool svc_dispatch(struct call *c);
 
 /* ------------------------------------------------------------- kv.c */
 

@@ -60,6 +60,8 @@ void call_free(struct call *c)
 {
 	if (!c)
 		return;
+	if (c->svc_free)
+		c->svc_free(c->svc);
 	if (c->req)
 		lms__rpc__request__free_unpacked(c->req, NULL);
 	if (c->result)
@@ -160,8 +162,10 @@ void rpc_dispatch(struct call *c)
 	case LMS__RPC__REQUEST__OP_TRANSFER_LEADER: node_transfer(c); break;
 	case LMS__RPC__REQUEST__OP_CHECKSUM: node_checksum(c); break;
 	default:
-		call_finish(c, LMS__RPC__STATUS__INVALID_ARGUMENT,
-		            "request names no operation this node knows");
+		if (!svc_dispatch(c))
+			call_finish(c, LMS__RPC__STATUS__INVALID_ARGUMENT,
+			            "request names no operation this node "
+			            "knows");
 		break;
 	}
 }

@@ -128,6 +128,7 @@ void raft_options_default(struct raft_options *o)
 	o->check_quorum = true;
 	o->max_entries_per_msg = 64;
 	o->max_bytes_per_msg = 1024 * 1024;
+	o->max_entry_bytes = 0; /* = max_bytes_per_msg */
 	o->max_inflight = 64;
 	o->snapshot_trailing = 1000;
 	o->snapshot_chunk_bytes = 256 * 1024;

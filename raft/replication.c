@@ -10,7 +10,9 @@
  * file is that section plus the practical parts around it:
  *
  *   - batching: one APPEND carries up to max_entries_per_msg entries and
- *     max_bytes_per_msg bytes (a single bigger entry still goes alone);
+ *     max_bytes_per_msg bytes (a single bigger entry still goes alone:
+ *     proposals are bounded separately by max_entry_bytes, so that a
+ *     rare large entry, e.g. an upload, does not force big batches);
  *   - pipelining: in REPLICATE state up to max_inflight APPENDs are in
  *     flight per follower, in PROBE state one (progress.c);
  *   - fast backup: a rejection carries conflict_term / conflict_index
@@ -267,11 +269,12 @@ int raft_propose(struct raft *r, const void *data, size_t len,
 		return raft_error_set(r, RAFT_EBUSY,
 		                      "leadership transfer to %llu in progress",
 		                      (unsigned long long)r->transfer_target);
-	if (len > r->opts.max_bytes_per_msg)
+	size_t limit = r->opts.max_entry_bytes ? r->opts.max_entry_bytes
+	                                       : r->opts.max_bytes_per_msg;
+	if (len > limit)
 		return raft_error_set(r, RAFT_ETOOBIG,
 		                      "entry of %zu bytes exceeds the %zu byte "
-		                      "message limit", len,
-		                      r->opts.max_bytes_per_msg);
+		                      "entry limit", len, limit);
 	if (data == NULL && len > 0)
 		return raft_error_set(r, RAFT_EINVAL, "no data for %zu bytes",
 		                      len);

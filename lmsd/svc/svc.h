@@ -237,7 +237,7 @@ int svc_load_query(struct svc_ctx *x, int64_t id, Lms__Rpc__Query **out);
 
 /* ---------------------------------------------------------- operations */
 
-/* Apply side (writes): svc_apply.c dispatches Command.op to these. x->actor
+/* Apply side (writes): svc_machine.c dispatches Command.op to these. x->actor
  * is the authenticated caller except where noted. */
 int apply_bootstrap(struct svc_ctx *x, const Lms__Rpc__BootstrapCmd *c);  /* actor NULL */
 int apply_session_create(struct svc_ctx *x, const Lms__Rpc__SessionCreateCmd *c); /* actor NULL */

@@ -80,7 +80,7 @@ enum raft_error {
 	RAFT_ENOTFOUND = 5,    /* no such server in the configuration */
 	RAFT_EEXISTS = 6,      /* server already in the configuration */
 	RAFT_ECATCHUP = 7,     /* non-voter not caught up enough to promote */
-	RAFT_ETOOBIG = 8,      /* proposal larger than max_bytes_per_msg */
+	RAFT_ETOOBIG = 8,      /* proposal larger than max_entry_bytes */
 	RAFT_ECORRUPT = 9,     /* initial state is inconsistent */
 	RAFT_ELEADERSHIPLOST = 10, /* read or transfer aborted: no longer leader */
 	RAFT_EREMOVED = 11,    /* this server is not in the configuration */
@@ -263,6 +263,13 @@ struct raft_options {
 	unsigned max_entries_per_msg;  /* batching bound, count */
 	size_t max_bytes_per_msg;      /* batching bound, bytes (a single
 	                                  bigger entry is still sent alone) */
+	size_t max_entry_bytes;   /* largest proposal raft_propose accepts,
+	                             bytes; 0 = max_bytes_per_msg. Larger
+	                             than max_bytes_per_msg lets one entry
+	                             exceed the batching bound: it then goes
+	                             alone in its APPEND, so the transport
+	                             must carry max_entry_bytes plus a
+	                             message header in one frame */
 	unsigned max_inflight;    /* APPENDs in flight per peer (replicate) */
 	raft_index snapshot_trailing; /* entries kept behind a snapshot */
 	size_t snapshot_chunk_bytes;  /* InstallSnapshot chunk size */
@@ -271,7 +278,8 @@ struct raft_options {
 };
 
 /* Fills defaults: election 10, heartbeat 1, pre_vote and check_quorum on,
- * 64 entries / 1 MiB per message, 64 in flight, trailing 1000, 256 KiB
+ * 64 entries / 1 MiB per message, entries up to max_bytes_per_msg
+ * (max_entry_bytes 0, so 1 MiB), 64 in flight, trailing 1000, 256 KiB
  * chunks, catch-up margin 100. id and seed are left 0. */
 void raft_options_default(struct raft_options *o);
 
@@ -309,7 +317,8 @@ int raft_step(struct raft *r, const struct raft_message *m);
  * *index (may be NULL) receives its log index and *term its term; the
  * caller learns the outcome when an entry with that index is in
  * raft_ready.committed (same term: committed; other term: lost).
- * RAFT_ENOTLEADER, RAFT_ETOOBIG, RAFT_ENOMEM. Also refused with
+ * RAFT_ENOTLEADER, RAFT_ETOOBIG (len above max_entry_bytes, see
+ * raft_options), RAFT_ENOMEM. Also refused with
  * RAFT_EBUSY while a leadership transfer is in progress. */
 int raft_propose(struct raft *r, const void *data, size_t len,
                  raft_index *index, raft_term *term);

@@ -9,11 +9,23 @@
  *     sha256( sha256(row_1 as text) || sha256(row_2 as text) || ... )
  *
  * with rows in primary-key order, then one sha256 over the lines
- * "<table> <row count> <table digest>" of every table. Hashing each row
- * first keeps the aggregate at 32 bytes a row, far from the 1 GB limit of
- * a bytea. The row's text form depends on session settings (DateStyle,
- * extra_float_digits, bytea_output...), which pg_open.c fixes on every
- * connection, so equal rows give equal text on every node.
+ * "<table> <row count> <table digest>" of every table, in the order of
+ * the state tables (pg_tables.c), listed again in the checksum's own
+ * transaction so that a table created by a migration counts at once.
+ * Hashing each row first keeps the aggregate at 32 bytes a row, far from
+ * the 1 GB limit of a bytea. The row's text form depends on session
+ * settings (DateStyle, extra_float_digits, bytea_output...), which
+ * pg_open.c fixes on every connection, so equal rows give equal text on
+ * every node.
+ *
+ * A row is its stored columns, ROW(a, b, ...) -- the columns a snapshot
+ * carries; generated columns are left out. They are a function of the
+ * stored columns and the table's definition, so they add nothing when
+ * both agree, and some depend on the server rather than on the
+ * replicated state (to_tsvector's output follows the server's stemmer
+ * and dictionary files, which may differ between PostgreSQL versions).
+ * Without generated columns, ROW(a, b, ...) has the same text as
+ * ROW(r.*), so such tables keep the checksum they always had.
  *
  * Primary-key order: text columns are sorted with COLLATE "C" (byte
  * order), since the database's default collation may differ between
@@ -90,20 +102,31 @@ char *pg_pk_order(struct pgs *pgs, PGconn *conn, const char *table)
 static int table_digest(struct pgs *pgs, const struct pg_table *t,
                         struct pgs_buf *lines)
 {
-	char *order = pg_pk_order(pgs, pgs->conn, t->name);
-	if (!order)
+	PGresult *colres = pg_table_columns(pgs, pgs->conn, t->name);
+	if (!colres)
 		return PGS_EINVAL;
+	char *cols = pg_column_list(pgs, pgs->conn, colres);
+	PQclear(colres);
+	if (!cols)
+		return PGS_ENOMEM;
+	char *order = pg_pk_order(pgs, pgs->conn, t->name);
+	if (!order) {
+		free(cols);
+		return PGS_EINVAL;
+	}
 	const char *fmt =
 		"SELECT count(*), encode(sha256(coalesce(string_agg("
-		"sha256(convert_to(ROW(r.*)::text, 'UTF8')), ''::bytea "
+		"sha256(convert_to(ROW(%s)::text, 'UTF8')), ''::bytea "
 		"ORDER BY %s), ''::bytea)), 'hex') FROM %s AS r";
-	size_t n = strlen(fmt) + strlen(order) + strlen(t->quoted);
+	size_t n = strlen(fmt) + strlen(cols) + strlen(order) + strlen(t->quoted);
 	char *sql = malloc(n);
 	if (!sql) {
+		free(cols);
 		free(order);
 		return pg_fail(pgs, PGS_ENOMEM, "out of memory");
 	}
-	snprintf(sql, n, fmt, order, t->quoted);
+	snprintf(sql, n, fmt, cols, order, t->quoted);
+	free(cols);
 	free(order);
 	PGresult *res = pg_query(pgs, pgs->conn, NULL, sql, NULL, false,
 	                         PGRES_TUPLES_OK);
@@ -141,6 +164,8 @@ int pgs_state_checksum(struct pgs *pgs, char out[65], raft_index *applied)
 	if (applied)
 		*applied = (raft_index)pg_get_i64(res, 0, 0);
 	PQclear(res);
+	if ((rv = pg_tables_refresh(pgs, pgs->conn)))
+		goto done;
 	for (size_t i = 0; i < pgs->n_tables && !rv; i++)
 		rv = table_digest(pgs, &pgs->tables[i], &lines);
 	if (rv)

@@ -2,6 +2,13 @@
  * pg_container.c -- the byte format of a snapshot (see pg_internal.h for
  * the layout) and the two ends that produce and consume it.
  *
+ * The schema section: a state machine whose tables are created by its own
+ * log entries (migrations) describes them with schema_dump, read in the
+ * snapshot's transaction; the receiver's schema_load rebuilds them before
+ * any row arrives, so a node that never applied those entries can take the
+ * snapshot. The bytes are the machine's business: this file only carries
+ * them, ahead of the tables, and bounds their size (PG_SCHEMA_MAX).
+ *
  * Writing: each state table is read with
  *     COPY (SELECT <columns> FROM <table> ORDER BY <primary key>)
  *         TO STDOUT (FORMAT binary)
@@ -133,63 +140,13 @@ static int seg_parse(struct seg_builder *sb, struct pg_sink *sink)
 	return 0;
 }
 
-/* The table's columns (not generated, not dropped), in attnum order. */
-static PGresult *table_columns(struct pgs *pgs, PGconn *conn,
-                               const char *table)
-{
-	struct pg_params p;
-	pg_params_init(&p);
-	pg_param_text(&p, table);
-	PGresult *res = pg_query(pgs, conn, NULL,
-	                         "SELECT attname FROM pg_attribute "
-	                         "WHERE attrelid = to_regclass($1) AND attnum > 0 "
-	                         "AND NOT attisdropped AND attgenerated = '' "
-	                         "ORDER BY attnum",
-	                         &p, false, PGRES_TUPLES_OK);
-	if (!res)
-		pg_fail(pgs, PGS_EDB, "could not read the columns of table "
-		        "\"%s\": %s", table, pgs->dberr);
-	else if (PQntuples(res) == 0) {
-		PQclear(res);
-		res = NULL;
-		pg_fail(pgs, PGS_EINVAL, "state table \"%s\" has no columns",
-		        table);
-	}
-	return res;
-}
-
-/* "a", "b", "c" from a column result (malloc'd) or NULL. */
-static char *quoted_list(PGconn *conn, PGresult *cols)
-{
-	struct pgs_buf b = PGS_BUF_INIT;
-	int rv = 0;
-	for (int i = 0; i < PQntuples(cols) && !rv; i++) {
-		const char *c = PQgetvalue(cols, i, 0);
-		char *q = PQescapeIdentifier(conn, c, strlen(c));
-		if (!q) {
-			rv = PGS_ENOMEM;
-			break;
-		}
-		if (i)
-			rv = pgs_buf_append(&b, ", ", 2);
-		rv = rv ? rv : pgs_buf_append(&b, q, strlen(q));
-		PQfreemem(q);
-	}
-	rv = rv ? rv : pgs_buf_append(&b, "", 1);
-	if (rv) {
-		pgs_buf_free(&b);
-		return NULL;
-	}
-	return (char *)b.data;
-}
-
 static int write_table(struct pgs *pgs, PGconn *reader,
                        const struct pg_table *t, struct pg_sink *sink)
 {
 	int rv = 0;
 	char *order = NULL, *cols = NULL, *sql = NULL;
 	struct seg_builder sb = {PGS_BUF_INIT, 0, 0, false};
-	PGresult *colres = table_columns(pgs, reader, t->name);
+	PGresult *colres = pg_table_columns(pgs, reader, t->name);
 	if (!colres)
 		return PGS_EINVAL;
 	order = pg_pk_order(pgs, reader, t->name);
@@ -197,11 +154,14 @@ static int write_table(struct pgs *pgs, PGconn *reader,
 		rv = PGS_EINVAL;
 		goto out;
 	}
-	cols = quoted_list(reader, colres);
-	size_t n = strlen(order) + (cols ? strlen(cols) : 0) +
-	           strlen(t->quoted) + 80;
+	cols = pg_column_list(pgs, reader, colres);
+	if (!cols) {
+		rv = PGS_ENOMEM;
+		goto out;
+	}
+	size_t n = strlen(order) + strlen(cols) + strlen(t->quoted) + 80;
 	sql = malloc(n);
-	if (!cols || !sql) {
+	if (!sql) {
 		rv = pg_fail(pgs, PGS_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -274,14 +234,47 @@ out:
 	return rv;
 }
 
+/* The schema section: u64 length | the sm's schema_dump on reader. */
+static int write_schema(struct pgs *pgs, PGconn *reader, struct pg_sink *sink)
+{
+	const struct pgs_state_machine *sm = pgs->sm;
+	struct pgs_buf dump = PGS_BUF_INIT;
+	int rv = 0;
+	if (sm->schema_dump) {
+		char err[PG_ERRMSG_MAX] = "";
+		if (sm->schema_dump(sm->ctx, reader, &dump, err, sizeof err))
+			rv = pg_fail(pgs, PGS_EDB, "could not dump the schema of state "
+			             "machine \"%s\": %s", sm->name,
+			             err[0] ? err : "no reason given");
+		else if (dump.len > PG_SCHEMA_MAX)
+			rv = pg_fail(pgs, PGS_EINVAL, "could not dump the schema of "
+			             "state machine \"%s\": %zu bytes, more than the "
+			             "%zu a snapshot can carry", sm->name, dump.len,
+			             PG_SCHEMA_MAX);
+	}
+	rv = rv ? rv : sink_u64(sink, dump.len);
+	if (!rv && dump.len)
+		rv = sink->write(sink->ctx, dump.data, dump.len);
+	pgs_buf_free(&dump);
+	return rv;
+}
+
 int pg_container_write(struct pgs *pgs, PGconn *reader, raft_index index,
                        struct pg_sink *sink)
 {
-	unsigned char hdr[20];
+	int rv = pg_tables_refresh(pgs, reader);
+	if (rv)
+		return rv;
+	unsigned char hdr[16];
 	memcpy(hdr, PG_SNAP_MAGIC, 8);
 	pg_put_le64(hdr + 8, index);
-	pg_put_le32(hdr + 16, (uint32_t)pgs->n_tables);
-	int rv = sink->write(sink->ctx, hdr, sizeof hdr);
+	rv = sink->write(sink->ctx, hdr, sizeof hdr);
+	rv = rv ? rv : write_schema(pgs, reader, sink);
+	if (!rv) {
+		unsigned char n[4];
+		pg_put_le32(n, (uint32_t)pgs->n_tables);
+		rv = sink->write(sink->ctx, n, sizeof n);
+	}
 	for (size_t i = 0; i < pgs->n_tables && !rv; i++)
 		rv = write_table(pgs, reader, &pgs->tables[i], sink);
 	if (!rv)
@@ -425,13 +418,20 @@ static int read_table_header(struct pgs *pgs, struct pg_source *src,
 	return 0;
 }
 
-int pg_container_load(struct pgs *pgs, raft_index index,
-                      struct pg_source *src)
+int pg_container_load_schema(struct pgs *pgs, raft_index index,
+                             struct pg_source *src)
 {
-	unsigned char hdr[20];
+	const struct pgs_state_machine *sm = pgs->sm;
+	unsigned char hdr[16];
 	int rv = src->read(src->ctx, hdr, sizeof hdr);
 	if (rv)
 		return rv;
+	if (memcmp(hdr, PG_SNAP_MAGIC, 7) == 0 && hdr[7] != PG_SNAP_FORMAT)
+		return pg_fail(pgs, PGS_ECORRUPT, "snapshot %llu is in container "
+		               "format %c, this node reads only format %c",
+		               (unsigned long long)index,
+		               hdr[7] >= '0' && hdr[7] <= '9' ? hdr[7] : '?',
+		               PG_SNAP_FORMAT);
 	if (memcmp(hdr, PG_SNAP_MAGIC, 8) != 0)
 		return pg_fail(pgs, PGS_ECORRUPT, "snapshot %llu does not start "
 		               "with the snapshot signature",
@@ -440,7 +440,54 @@ int pg_container_load(struct pgs *pgs, raft_index index,
 		return pg_fail(pgs, PGS_ECORRUPT, "snapshot %llu says it is at "
 		               "index %llu", (unsigned long long)index,
 		               (unsigned long long)pg_get_le64(hdr + 8));
-	uint32_t n = pg_get_le32(hdr + 16);
+	uint64_t len;
+	if ((rv = src_u64(src, &len)))
+		return rv;
+	if (len > PG_SCHEMA_MAX)
+		return pg_fail(pgs, PGS_ECORRUPT, "snapshot %llu has a schema "
+		               "section of %llu bytes",
+		               (unsigned long long)index, (unsigned long long)len);
+	if (len && !sm->schema_load)
+		return pg_fail(pgs, PGS_ECORRUPT, "snapshot %llu carries a schema, "
+		               "which state machine \"%s\" cannot load",
+		               (unsigned long long)index, sm->name);
+	struct pgs_buf script = PGS_BUF_INIT;
+	if (pgs_buf_reserve(&script, (size_t)len + 1))
+		return pg_fail(pgs, PGS_ENOMEM, "out of memory");
+	if ((rv = src->read(src->ctx, script.data, (size_t)len))) {
+		pgs_buf_free(&script);
+		return rv;
+	}
+	script.len = (size_t)len;
+	if (sm->schema_load) {
+		char err[PG_ERRMSG_MAX] = "";
+		if (sm->schema_load(sm->ctx, pgs->conn, script.data, script.len,
+		                    err, sizeof err))
+			rv = pg_fail(pgs, PGS_EDB, "could not load the schema of "
+			             "snapshot %llu: %s", (unsigned long long)index,
+			             err[0] ? err : "no reason given");
+		else if (PQtransactionStatus(pgs->conn) != PQTRANS_INTRANS)
+			/* Ended (then the install is no longer one transaction)
+			 * or failed: either way a bug in schema_load. */
+			rv = pg_fail(pgs, PGS_EDB, "could not load the schema of "
+			             "snapshot %llu: state machine \"%s\" left the "
+			             "install transaction %s",
+			             (unsigned long long)index, sm->name,
+			             PQtransactionStatus(pgs->conn) == PQTRANS_INERROR
+			             ? "failed" : "ended");
+	}
+	pgs_buf_free(&script);
+	return rv;
+}
+
+int pg_container_load_tables(struct pgs *pgs, raft_index index,
+                             struct pg_source *src)
+{
+	unsigned char nb[4];
+	int rv = src->read(src->ctx, nb, sizeof nb);
+	if (rv)
+		return rv;
+	uint32_t n = pg_get_le32(nb);
 	if (n != pgs->n_tables)
 		return pg_fail(pgs, PGS_ECORRUPT, "snapshot %llu holds %u tables, "
 		               "the state has %zu", (unsigned long long)index, n,

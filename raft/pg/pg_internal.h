@@ -5,6 +5,7 @@
  * Files (one concern each):
  *   pg_util.c       errors, buffers, byte order, running queries
  *   pg_open.c       connect, schema, session settings, identity, close
+ *   pg_tables.c     the state tables: fixed, discovered, their columns
  *   pg_load.c       reading the persisted state at start-up
  *   pg_persist.c    the persist transaction: hard state and log changes
  *   pg_apply.c      committed entries: envelope, sessions, membership
@@ -62,9 +63,12 @@ struct pgs {
 	const struct pgs_state_machine *sm;
 	size_t chunk_bytes;
 
-	/* State tables: the sm's, then PG_SESSION_TABLE. */
+	/* State tables (pg_tables.c): n_fixed = the sm's and
+	 * PG_SESSION_TABLE, then those discovered in the sm's schemas by the
+	 * last pg_tables_refresh. */
 	struct pg_table *tables;
 	size_t n_tables;
+	size_t n_fixed;
 
 	char errmsg[PG_ERRMSG_MAX];
 	char dberr[PG_ERRMSG_MAX];
@@ -185,6 +189,31 @@ int pg_apply_committed(struct pgs *pgs, const struct raft_ready *rd,
 int pg_membership_write(struct pgs *pgs, const struct raft_config *config,
                         raft_index index);
 
+/* --------------------------------------------------------- pg_tables.c */
+
+/* Validates the sm's table and schema names and fills the fixed part of
+ * pgs->tables (nothing is looked up yet). */
+int pg_tables_init(struct pgs *pgs);
+void pg_tables_free(struct pgs *pgs);
+
+/*
+ * Reads the state tables again on conn (in the caller's transaction: the
+ * list is that transaction's view): the fixed ones must exist and have a
+ * primary key, the discovered ones are those of the sm's schemas, which
+ * must have one too. On success pgs->tables holds the new list; on
+ * failure it is unchanged (errmsg says why).
+ */
+int pg_tables_refresh(struct pgs *pgs, PGconn *conn);
+
+/* The stored columns of a table (not dropped, not generated) in attnum
+ * order, one attname a row; NULL with errmsg set on failure or when there
+ * is none. */
+PGresult *pg_table_columns(struct pgs *pgs, PGconn *conn, const char *table);
+
+/* "a", "b", "c" from a pg_table_columns result (malloc'd), or NULL with
+ * errmsg set. */
+char *pg_column_list(struct pgs *pgs, PGconn *conn, const PGresult *cols);
+
 /* -------------------------------------------------------- pg_snapshot.c */
 
 int pg_snapshot_store_chunk(struct pgs *pgs,
@@ -199,21 +228,31 @@ int pg_snapshot_stored(struct pgs *pgs, raft_index idx, uint64_t *bytes,
 /* ------------------------------------------------------- pg_container.c */
 
 /*
- * The snapshot container (little endian):
+ * The snapshot container, format 2 (little endian):
  *
- *   "LMSSNAP1" | u64 index | u32 n_tables
+ *   "LMSSNAP2" | u64 index
+ *   u64 schema_len | schema            the sm's schema_dump (empty without)
+ *   u32 n_tables
  *   n_tables times:
  *     u16 name_len | name | u16 n_columns | n_columns times (u16 len | name)
  *     segments: u64 seg_len | seg   ...   terminated by u64 0
- *   "LMSSEND1"
+ *   "LMSSEND2"
  *
  * Each segment is a complete COPY BINARY stream (header, rows, trailer) of
  * at most about PG_SEGMENT_BYTES (one row may exceed it), so the receiver
- * can COPY a table segment by segment with bounded memory.
+ * can COPY a table segment by segment with bounded memory. The columns
+ * are the stored ones (pg_table_columns): generated columns are computed
+ * again by the receiver.
+ *
+ * Format 1 ("LMSSNAP1" ... "LMSSEND1") had no schema section; it is
+ * refused by name rather than misread.
  */
-#define PG_SNAP_MAGIC "LMSSNAP1"
-#define PG_SNAP_END "LMSSEND1"
+#define PG_SNAP_MAGIC "LMSSNAP2"
+#define PG_SNAP_END "LMSSEND2"
+#define PG_SNAP_FORMAT '2'
 #define PG_SEGMENT_BYTES (1u << 20)
+/* Largest schema section: it is held in memory and run as one script. */
+#define PG_SCHEMA_MAX ((size_t)64 << 20)
 
 /* Where create sends the container bytes. */
 struct pg_sink {
@@ -221,8 +260,9 @@ struct pg_sink {
 	void *ctx;
 };
 
-/* Writes the whole container for `index`, reading every table of pgs on
- * reader (which must be inside the snapshot's transaction). */
+/* Writes the whole container for `index` on reader, which must be
+ * inside the snapshot's transaction: the state tables are listed again
+ * (pg_tables_refresh), the sm's schema_dump runs, every table is read. */
 int pg_container_write(struct pgs *pgs, PGconn *reader, raft_index index,
                        struct pg_sink *sink);
 
@@ -232,10 +272,14 @@ struct pg_source {
 	void *ctx;
 };
 
-/* Reads a container for `index` and COPYs every table into pgs->conn
- * (tables already emptied by the caller). */
-int pg_container_load(struct pgs *pgs, raft_index index,
-                      struct pg_source *src);
+/* Install, in two steps on pgs->conn: reads the header and the schema
+ * section of a container for `index` and hands the schema to the sm's
+ * schema_load; then (the caller having listed and emptied the state
+ * tables) reads the tables' frames and COPYs them in. */
+int pg_container_load_schema(struct pgs *pgs, raft_index index,
+                             struct pg_source *src);
+int pg_container_load_tables(struct pgs *pgs, raft_index index,
+                             struct pg_source *src);
 
 /* -------------------------------------------------------- pg_checksum.c */
 

@@ -5,9 +5,10 @@
  * apply deterministic and commits durable; refuse a server with fsync off;
  * take the node's advisory lock (one process per database: two daemons on
  * one database would vote twice in a term); apply the embedded schema;
- * check or stamp raft.node_identity; check the state machine's tables;
- * prepare the hot statements. Each step unwinds what the earlier ones
- * built (goto err).
+ * run the state machine's setup_sql (its always-present tables); check or
+ * stamp raft.node_identity; check the state machine's tables (fixed and
+ * discovered, pg_tables.c); prepare the hot statements. Each step unwinds
+ * what the earlier ones built (goto err).
  *
  * Session settings: apply runs SQL whose results must not depend on the
  * node, so every connection the driver opens (pg_connect, also the
@@ -146,6 +147,20 @@ static int apply_schema(struct pgs *pgs)
 	return 0;
 }
 
+/* The state machine's own idempotent setup, after the raft schema and
+ * before its tables are checked. PQexec runs the script as one implicit
+ * transaction: it applies whole or not at all. */
+static int run_setup(struct pgs *pgs)
+{
+	if (!pgs->sm->setup_sql)
+		return 0;
+	if (pg_command(pgs, pgs->conn, pgs->sm->setup_sql) != 0)
+		return pg_fail(pgs, PGS_EDB, "could not run the setup script of "
+		               "state machine \"%s\": %s", pgs->sm->name,
+		               pgs->dberr);
+	return 0;
+}
+
 static int check_identity(struct pgs *pgs)
 {
 	if (pg_command(pgs, pgs->conn, "BEGIN") != 0)
@@ -216,48 +231,6 @@ static int prepare_statements(struct pgs *pgs)
 	return 0;
 }
 
-/* The state tables: the machine's own, validated, then the sessions. */
-static int build_tables(struct pgs *pgs)
-{
-	size_t n = 0;
-	while (pgs->sm->tables[n])
-		n++;
-	pgs->tables = calloc(n + 1, sizeof *pgs->tables);
-	if (!pgs->tables)
-		return pg_fail(pgs, PGS_ENOMEM, "out of memory");
-	for (size_t i = 0; i <= n; i++) {
-		const char *name = i < n ? pgs->sm->tables[i] : PG_SESSION_TABLE;
-		if (!pg_valid_table(name))
-			return pg_fail(pgs, PGS_EINVAL,
-			               "invalid table name \"%s\" in state machine "
-			               "\"%s\": expected lower-case schema.table", name,
-			               pgs->sm->name);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(pgs->tables[j].name, name) == 0)
-				return pg_fail(pgs, PGS_EINVAL,
-				               "table \"%s\" listed twice in state "
-				               "machine \"%s\"", name, pgs->sm->name);
-		pgs->tables[i].name = strdup(name);
-		pgs->tables[i].quoted = pg_quote_table(name);
-		pgs->n_tables = i + 1;
-		if (!pgs->tables[i].name || !pgs->tables[i].quoted)
-			return pg_fail(pgs, PGS_ENOMEM, "out of memory");
-	}
-	return 0;
-}
-
-/* Every state table exists and has a primary key (pg_pk_order says). */
-static int check_tables(struct pgs *pgs)
-{
-	for (size_t i = 0; i < pgs->n_tables; i++) {
-		char *order = pg_pk_order(pgs, pgs->conn, pgs->tables[i].name);
-		if (!order)
-			return PGS_EINVAL;
-		free(order);
-	}
-	return 0;
-}
-
 static void copy_err(char *err, size_t errlen, const char *msg)
 {
 	if (err && errlen)
@@ -284,7 +257,7 @@ static int open_common(const char *conninfo,
 	pgs->conninfo = strdup(conninfo);
 	if (!pgs->conninfo)
 		return pg_fail(pgs, PGS_ENOMEM, "out of memory");
-	if ((rv = build_tables(pgs)))
+	if ((rv = pg_tables_init(pgs)))
 		return rv;
 	pgs->conn = pg_connect(pgs, conninfo);
 	if (!pgs->conn)
@@ -323,6 +296,11 @@ int pgs_open(const char *conninfo, raft_id node_id, const char *cluster,
 		                      "machine");
 		return PGS_EINVAL;
 	}
+	if (!sm->schema_dump != !sm->schema_load) {
+		copy_err(err, errlen, "could not open storage: state machine has "
+		                      "only one of schema_dump and schema_load");
+		return PGS_EINVAL;
+	}
 	struct pgs *pgs;
 	int rv = open_common(conninfo, sm, false, &pgs);
 	if (rv == 0) {
@@ -338,9 +316,11 @@ int pgs_open(const char *conninfo, raft_id node_id, const char *cluster,
 	if (rv == 0)
 		rv = apply_schema(pgs);
 	if (rv == 0)
+		rv = run_setup(pgs);
+	if (rv == 0)
 		rv = check_identity(pgs);
 	if (rv == 0)
-		rv = check_tables(pgs);
+		rv = pg_tables_refresh(pgs, pgs->conn);
 	if (rv == 0)
 		rv = prepare_statements(pgs);
 	return open_finish(pgs, rv, out, err, errlen);
@@ -359,7 +339,7 @@ int pgs_open_reader(const char *conninfo,
 	struct pgs *pgs;
 	int rv = open_common(conninfo, sm, true, &pgs);
 	if (rv == 0)
-		rv = check_tables(pgs);
+		rv = pg_tables_refresh(pgs, pgs->conn);
 	if (rv == 0)
 		rv = prepare_statements(pgs);
 	return open_finish(pgs, rv, out, err, errlen);
@@ -373,11 +353,7 @@ void pgs_close(struct pgs *pgs)
 		PQfinish(pgs->conn);
 	PQclear(pgs->load_res);
 	free(pgs->load_entries);
-	for (size_t i = 0; i < pgs->n_tables; i++) {
-		free(pgs->tables[i].name);
-		free(pgs->tables[i].quoted);
-	}
-	free(pgs->tables);
+	pg_tables_free(pgs);
 	for (size_t i = 0; i < sizeof pgs->arr / sizeof pgs->arr[0]; i++)
 		pgs_buf_free(&pgs->arr[i]);
 	pgs_buf_free(&pgs->sm_result);

@@ -25,9 +25,14 @@
  * derives in raft_snapshot_taken.
  *
  * Installing reads the stored chunks back in offset order a few rows at a
- * time and feeds them to pg_container_load, which COPYs each segment;
+ * time and feeds them to pg_container_load_*, which COPYs each segment;
  * fetching happens between COPYs, so one connection suffices and the
- * chunk stored by the same transaction is visible.
+ * chunk stored by the same transaction is visible. The order inside the
+ * persist transaction: the snapshot's schema section goes to the state
+ * machine's schema_load first (it may drop and create tables), then the
+ * state tables are listed again -- the snapshot's tables are checked
+ * against that new list -- emptied and loaded. Any failure rolls the
+ * whole transaction back: the node keeps its previous schema and rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -632,11 +637,12 @@ int pg_snapshot_install(struct pgs *pgs, const struct raft_snapshot_meta *m)
 		               (unsigned long long)m->index,
 		               (unsigned long long)stored,
 		               (unsigned long long)m->size);
-	if ((rv = truncate_state(pgs)))
-		return rv;
 	struct chunk_source cs = {pgs, m->index, 0, NULL, 0, 0};
 	struct pg_source src = {chunk_source_read, &cs};
-	rv = pg_container_load(pgs, m->index, &src);
+	rv = pg_container_load_schema(pgs, m->index, &src);
+	rv = rv ? rv : pg_tables_refresh(pgs, pgs->conn);
+	rv = rv ? rv : truncate_state(pgs);
+	rv = rv ? rv : pg_container_load_tables(pgs, m->index, &src);
 	PQclear(cs.res);
 	if (rv)
 		return rv;

@@ -160,9 +160,16 @@ static void cl_write_config(struct cluster *cl, const struct cl_options *o)
 	        "\"election_timeout_min_ms\": 300, "
 	        "\"election_timeout_max_ms\": 600, \"heartbeat_ms\": 50, "
 	        "\"snapshot_threshold_entries\": %u, "
-	        "\"snapshot_trailing_entries\": %u},\n"
-	        "  \"log\": {\"level\": \"%s\"}\n}\n",
-	        thr, trail, o->log_level ? o->log_level : "info");
+	        "\"snapshot_trailing_entries\": %u},\n",
+	        thr, trail);
+	if (o->max_upload_bytes)
+		fprintf(f, "  \"limits\": {\"max_upload_bytes\": %zu},\n",
+		        o->max_upload_bytes);
+	if (o->token_lifetime_s)
+		fprintf(f, "  \"auth\": {\"token_lifetime_s\": %u},\n",
+		        o->token_lifetime_s);
+	fprintf(f, "  \"log\": {\"level\": \"%s\"}\n}\n",
+	        o->log_level ? o->log_level : "info");
 	if (fclose(f) != 0)
 		fail_msg("could not write \"%s\"", cl->config);
 }
@@ -443,6 +450,24 @@ void cl_dump_logs(const struct cluster *cl, unsigned lines)
 			free(ring[i]);
 		free(ring);
 	}
+}
+
+int cl_wait_exit(struct cluster *cl, unsigned id, unsigned timeout_ms)
+{
+	struct cl_node *nd = cl_node_of(cl, id);
+	if (nd->pid <= 0)
+		fail_msg("node %u is not running", id);
+	uint64_t deadline = cl_now_ms() + timeout_ms;
+	do {
+		int status;
+		if (waitpid(nd->pid, &status, WNOHANG) == nd->pid) {
+			nd->pid = 0;
+			nd->paused = false;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		}
+		cl_sleep_ms(20);
+	} while (cl_now_ms() < deadline);
+	return -2;
 }
 
 bool cl_log_contains(const struct cluster *cl, unsigned id, long from,
@@ -1112,6 +1137,100 @@ uint64_t cl_http_status_field(const struct cluster *cl, unsigned id,
 	if (!p)
 		fail_msg("node %u: /status has no \"%s\": %s", id, name, buf);
 	return strtoull(p + strlen(pat), NULL, 10);
+}
+
+void cl_nodes_arg(const struct cluster *cl, char *buf, size_t cap)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (unsigned id = 1; id <= cl->n && off < cap; id++) {
+		int w = snprintf(buf + off, cap - off, "%s%s:%u",
+		                 id > 1 ? "," : "", cl->nodes[id].host,
+		                 cl->nodes[id].client_port);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+int cl_run(const char *const *argv, char *out, size_t cap,
+           unsigned timeout_ms)
+{
+	int pfd[2];
+	if (out && cap)
+		out[0] = '\0';
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int nullfd = open("/dev/null", O_RDONLY);
+		if (nullfd >= 0)
+			dup2(nullfd, 0);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		syscall(SYS_close_range, 3u, ~0u, 0u);
+		signal(SIGPIPE, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(argv[0], (char *const *)argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	size_t got = 0;
+	bool timed_out = false;
+	uint64_t deadline = cl_now_ms() + timeout_ms;
+	for (;;) {
+		uint64_t now = cl_now_ms();
+		if (now >= deadline) {
+			timed_out = true;
+			break;
+		}
+		struct pollfd p = {pfd[0], POLLIN, 0};
+		int n = poll(&p, 1, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			continue; /* timeout: the deadline check ends the loop */
+		char buf[4096];
+		ssize_t r = read(pfd[0], buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* EOF: the program closed its output */
+		if (out && cap > 1 && got < cap - 1) {
+			size_t k = (size_t)r < cap - 1 - got ? (size_t)r
+			                                     : cap - 1 - got;
+			memcpy(out + got, buf, k);
+			got += k;
+			out[got] = '\0';
+		}
+	}
+	close(pfd[0]);
+	int status = 0;
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return -1;
+	}
+	/* output closed; the program exits (bounded by the same deadline) */
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (cl_now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		cl_sleep_ms(5);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* --------------------------------------------------------------- waits */

@@ -74,6 +74,10 @@ struct cl_options {
 	unsigned snapshot_threshold; /* 0: the shipped 10000 */
 	unsigned snapshot_trailing;  /* used with snapshot_threshold */
 	const char *log_level;       /* default "info" */
+	/* limits / auth sections of the config: 0 leaves the key out (the
+	 * shipped default) */
+	size_t max_upload_bytes;     /* limits.max_upload_bytes */
+	unsigned token_lifetime_s;   /* auth.token_lifetime_s */
 };
 
 struct cl_node {
@@ -163,6 +167,12 @@ void cl_dump_logs(const struct cluster *cl, unsigned lines);
 		fail_msg(__VA_ARGS__);                                       \
 	} while (0)
 
+/* Waits up to timeout_ms for node id to exit on its own (a node that
+ * stops after a fatal error). Returns its exit status (0..255), -1 if it
+ * died of a signal, -2 if it is still running after timeout_ms (it is left
+ * running). */
+int cl_wait_exit(struct cluster *cl, unsigned id, unsigned timeout_ms);
+
 /* Whether node id's log contains needle at or after byte offset from. */
 bool cl_log_contains(const struct cluster *cl, unsigned id, long from,
                      const char *needle);
@@ -250,6 +260,18 @@ void cl_wait_applied_all(struct cluster *cl, uint64_t index,
  * no leader has more committed), then asserts the checksums of all of
  * them are equal at that index. Returns the index. */
 uint64_t cl_assert_converged(struct cluster *cl, unsigned timeout_ms);
+
+/* "host:port,host:port,..." of the client ports of every node in the
+ * config (for a tool's --nodes). */
+void cl_nodes_arg(const struct cluster *cl, char *buf, size_t cap);
+
+/* Runs a program (argv[0] is its path; no shell), stdin from /dev/null,
+ * stdout and stderr together into out (NUL-terminated, cut at cap - 1
+ * bytes; may be NULL). Killed (by its pid) after timeout_ms. Returns its
+ * exit status (0..255), or -1 if it could not run, died of a signal or
+ * timed out. */
+int cl_run(const char *const *argv, char *out, size_t cap,
+           unsigned timeout_ms);
 
 /* --------------------------------------------------------- workloads */
 

@@ -364,7 +364,7 @@ static void test_older_snapshots_replaced(void **state)
 	assert_int_equal(pgs_snapshot_read(t->a->pgs, 12, m.size - 4, b, 8),
 	                 PGS_ENOTFOUND);
 	assert_int_equal(pgs_snapshot_read(t->a->pgs, 12, m.size - 8, b, 8), 0);
-	assert_memory_equal(b, "LMSSEND1", 8);
+	assert_memory_equal(b, "LMSSEND2", 8);
 
 	/* the whole log compacted: the config comes from the snapshot */
 	memset(&rd, 0, sizeof rd);

@@ -2,7 +2,7 @@
  * test_replication.c -- replication.c and progress.c: replication and
  * commitment, the leader's own persistence, truncation only on a real
  * conflict, fast backup, the Figure 8 commitment rule, batching,
- * pipelining and recovery from lost APPENDs.
+ * pipelining, recovery from lost APPENDs, and the entry size limit.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -373,6 +373,73 @@ static void test_propose_errors(void **state)
 	assert_int_equal(cl_commit(c, l), i);
 }
 
+/* max_entry_bytes bounds proposals on its own: an entry bigger than the
+ * batching bound (max_bytes_per_msg) is accepted up to it, goes alone in
+ * its APPEND and commits like any other; one byte more is refused. */
+static void test_entry_limit(void **state)
+{
+	(void)state;
+	struct raft_options o;
+	cl_default_options(&o); /* 4096 bytes per message */
+	o.max_entry_bytes = 10000;
+	struct cluster c;
+	cl_init(&c, 3, 3, &o);
+	raft_id l = leader3(&c);
+	struct raft *r = cl_raft(&c, l);
+
+	char *big = malloc(10001);
+	assert_non_null(big);
+	memset(big, 'B', 10001);
+	assert_int_equal(raft_propose(r, big, 10001, NULL, NULL), RAFT_ETOOBIG);
+	assert_non_null(strstr(raft_errmsg(r), "10000 byte entry limit"));
+
+	/* small, big, small: the big one travels alone */
+	cl_propose(&c, l, "s");
+	raft_index bi;
+	assert_int_equal(raft_propose(r, big, 10000, &bi, NULL), 0);
+	cl_ready(&c, l);
+	raft_index last = cl_propose(&c, l, "t");
+	unsigned alone = 0;
+	for (int k = 0; k < 200; k++) {
+		struct cl_msg m;
+		if (!cl_take(&c, 0, 0, 0, &m))
+			break;
+		if (m.m.type == RAFT_MSG_APPEND) {
+			size_t bytes = 0;
+			bool has_big = false;
+			for (size_t j = 0; j < m.m.append.n_entries; j++) {
+				bytes += m.m.append.entries[j].len;
+				has_big |= m.m.append.entries[j].index == bi;
+			}
+			if (has_big) {
+				assert_int_equal(m.m.append.n_entries, 1);
+				alone++;
+			} else {
+				assert_true(bytes <= 4096);
+			}
+		}
+		cl_deliver(&c, &m);
+	}
+	assert_int_equal(alone, 2); /* once to each follower */
+	cl_tick(&c, l, 1);
+	cl_stabilize(&c);
+	for (raft_id id = 1; id <= 3; id++) {
+		assert_int_equal(cl_commit(&c, id), last);
+		assert_int_equal(c.nodes[id].applied, last);
+		const struct cl_entry *e = cl_log_get(&c, id, bi);
+		assert_non_null(e);
+		assert_int_equal(e->len, 10000);
+		assert_memory_equal(e->data, big, 10000);
+	}
+
+	/* the default (0) keeps the limit at max_bytes_per_msg */
+	struct raft_options d;
+	raft_options_default(&d);
+	assert_int_equal(d.max_entry_bytes, 0);
+	free(big);
+	cl_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +459,7 @@ int main(void)
 		                                setup3, teardown),
 		cmocka_unit_test_setup_teardown(test_propose_errors, setup3,
 		                                teardown),
+		cmocka_unit_test(test_entry_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

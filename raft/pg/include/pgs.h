@@ -52,16 +52,36 @@
  * on every replay: apply should check what could violate a constraint
  * instead of relying on the constraint, or use its own SAVEPOINT.
  *
+ * State tables
+ * ------------
+ * The replicated state is a list of tables: the state machine's fixed
+ * `tables`, raft_state.client_session, and every table of its `schemas`
+ * (see struct pgs_state_machine). The last part changes when apply runs
+ * DDL (a migration entry): the driver lists the tables again before every
+ * checksum, before writing a snapshot and while installing one, so a
+ * table created by entry i is in every checksum and snapshot taken at or
+ * after i. Each state table needs a primary key (the row order of
+ * checksums and snapshots).
+ *
  * Snapshots
  * ---------
- * A snapshot is the content of every state table (the state machine's
- * tables plus raft_state.client_session) at raft.applied.last_applied, as
- * COPY BINARY streams framed in a small container (see pg_container.c),
- * stored in chunks in raft.snapshot / raft.snapshot_chunk. Installing it
- * TRUNCATEs those tables and COPYs the streams back: the tables come out
- * with identical content (pgs_state_checksum). The schema of those tables
- * is not in the snapshot: sender and receiver must have the same tables
- * (for the LMS: the same migrations applied) -- a known limit.
+ * A snapshot is the state at raft.applied.last_applied: the state
+ * machine's schema_dump (what its schemas look like), then the content of
+ * every state table as COPY BINARY streams, framed in a small container
+ * (format 2, see pg_internal.h), stored in chunks in raft.snapshot /
+ * raft.snapshot_chunk. Installing it, in the persist transaction, hands
+ * the dump to schema_load (which rebuilds the schemas, e.g. by running
+ * the migrations again), lists the state tables again, checks that the
+ * snapshot holds exactly those, TRUNCATEs them and COPYs the streams
+ * back: the tables come out with identical content (pgs_state_checksum).
+ * Generated columns are not carried: the receiver computes them. A
+ * snapshot in another container format (format 1 had no schema) is
+ * refused with PGS_ECORRUPT and a message naming the format.
+ *
+ * An install COPYs the tables in list order with foreign keys checked at
+ * the end of each COPY: the discovered tables are ordered so that a table
+ * follows the ones it references (by name otherwise). Foreign-key cycles
+ * among state tables need INITIALLY DEFERRED constraints.
  *
  * Ownership
  * ---------
@@ -134,17 +154,60 @@ void pgs_buf_free(struct pgs_buf *b);
  * A replicated state machine living in PostgreSQL tables.
  *
  * tables: NULL-terminated list of "schema.table" names (lower case
- *   identifiers) that make up its whole state, in dependency order
+ *   identifiers) that are always part of its state, in dependency order
  *   (referenced tables first), each with a primary key. They must exist
- *   when pgs_open is called. Snapshots copy them in this order.
+ *   when pgs_open checks them (after setup_sql). Snapshots copy them in
+ *   this order, first.
  * apply: applies one command (the payload of a NORMAL entry, envelope
  *   removed) at log index `index`, inside the persist transaction, on conn.
  *   Writes its answer to `result` (empty on entry; its bytes are recorded
  *   for exactly-once retries and handed back in pgs_apply_result). Returns
  *   0, also for a command rejected by the state (the rejection is the
  *   result); non-zero only on a database failure, with a message in err.
+ *   It may run DDL in the `schemas` (a migration): the next checksum or
+ *   snapshot sees the new tables.
  * prepare: may be NULL; called once per connection after pgs_open has set
  *   it up, to PQprepare the statements apply uses. Non-zero = failure.
+ *   It runs before any migration on a fresh node: a statement on a table
+ *   of `schemas` cannot be prepared here.
+ *
+ * The schema of the state (all optional, NULL when unused; a machine whose
+ * tables are all fixed, like pgs_kv_state_machine, sets none):
+ *
+ * setup_sql: an idempotent script pgs_open runs on the writer handle,
+ *   after the driver's own schema and before the tables are checked, as
+ *   one implicit transaction: creates what must always exist (e.g. the
+ *   machine's fixed tables: "CREATE SCHEMA IF NOT EXISTS x; CREATE TABLE
+ *   IF NOT EXISTS x.t (...)"). Not run by pgs_open_reader.
+ * schemas: NULL-terminated list of schema names (lower-case identifiers).
+ *   Every ordinary or partitioned table in them (pg_class relkind 'r' or
+ *   'p', partitions excluded) is a state table too, after the fixed ones:
+ *   ordered by name, except that a table comes after the tables its
+ *   foreign keys reference. Their names must be lower-case identifiers and
+ *   each needs a primary key (else checksums, snapshots and pgs_open fail
+ *   with PGS_EINVAL naming the table). The schemas need not exist (a
+ *   fresh node before its first migration). Tables listed in `tables` are
+ *   not discovered twice.
+ * schema_dump: writes to `out` (empty on entry) a description of the
+ *   schemas that schema_load can rebuild them from (e.g. the SQL of the
+ *   migrations applied so far). Called while a snapshot is written, on
+ *   the connection and in the REPEATABLE READ transaction the tables are
+ *   read from, so it sees the state the rows are from. Must not end the
+ *   transaction. At most 64 MiB. 0, or non-zero with a message in err:
+ *   pgs_snapshot_create then fails (PGS_EDB) and stores nothing.
+ * schema_load: called inside the install transaction (pgs_persist's) on
+ *   the handle's connection, with the bytes of the snapshot's schema_dump
+ *   (len may be 0: the dump was empty), before the state tables are
+ *   listed again, emptied and loaded: it must bring the schemas to the
+ *   state the dump describes (e.g. DROP SCHEMA ... CASCADE, then the
+ *   migrations again), leaving their tables empty or not (they are
+ *   TRUNCATEd next). The rows of every state table, the fixed ones
+ *   included, then come from the snapshot. Must not end the transaction
+ *   (a SAVEPOINT is fine). 0, or non-zero with a message in err: the
+ *   install fails (PGS_EDB), the transaction is rolled back, and the
+ *   node keeps its previous schema and rows.
+ *   schema_dump and schema_load come together: pgs_open refuses one
+ *   without the other.
  */
 struct pgs_state_machine {
 	const char *name;
@@ -154,6 +217,12 @@ struct pgs_state_machine {
 	             char *err, size_t errlen);
 	int (*prepare)(void *ctx, PGconn *conn, char *err, size_t errlen);
 	void *ctx;
+	const char *setup_sql;
+	const char *const *schemas;
+	int (*schema_dump)(void *ctx, PGconn *conn, struct pgs_buf *out,
+	                   char *err, size_t errlen);
+	int (*schema_load)(void *ctx, PGconn *conn, const void *script,
+	                   size_t len, char *err, size_t errlen);
 };
 
 /* --------------------------------------------------- exactly-once envelope */
@@ -180,13 +249,15 @@ struct pgs;
 /*
  * Connects (conninfo: a libpq connection string), applies the node-local
  * schema embedded at build time (sql/001_raft.sql, sql/002_state.sql;
- * idempotent), fixes the session settings apply depends on (UTC, ISO
- * dates, synchronous_commit on), and checks raft.node_identity: a fresh
- * database is stamped with (node_id, cluster); one stamped for another
- * node or cluster is refused with PGS_EIDENTITY. Refuses a server running
- * with fsync = off, and a database another process has open (PGS_EBUSY,
- * after waiting up to 5 s for it to go away). Checks that every table of
- * sm exists and has a primary key.
+ * idempotent) and then sm's setup_sql, fixes the session settings apply
+ * depends on (UTC, ISO dates, synchronous_commit on), and checks
+ * raft.node_identity: a fresh database is stamped with (node_id,
+ * cluster); one stamped for another node or cluster is refused with
+ * PGS_EIDENTITY. Refuses a server running with fsync = off, and a
+ * database another process has open (PGS_EBUSY, after waiting up to 5 s
+ * for it to go away). Checks that every fixed table of sm exists and that
+ * every state table (fixed or discovered in sm's schemas) has a primary
+ * key (PGS_EINVAL).
  *
  * sm is borrowed and must outlive the handle. On failure *out is NULL and
  * err (errlen bytes, may be NULL) says why; the return value is the code.
@@ -199,7 +270,8 @@ int pgs_open(const char *conninfo, raft_id node_id, const char *cluster,
  * A second handle on the same database for reads only, used from another
  * thread than the writer's: pgs_kv_get, pgs_snapshot_read,
  * pgs_state_checksum and pgs_conn. It takes no lock and changes nothing
- * (no schema, no identity): open it after the writer's pgs_open. Write
+ * (no schema, no setup_sql, no identity): open it after the writer's
+ * pgs_open. Write
  * calls (pgs_load, pgs_persist, pgs_snapshot_create) refuse it with
  * PGS_EINVAL.
  */
@@ -314,8 +386,9 @@ raft_index pgs_last_applied(const struct pgs *pgs);
 /* ----------------------------------------------------------- snapshots */
 
 /*
- * Takes a snapshot of the state at the current last_applied, reading every
- * state table in one REPEATABLE READ transaction (on a second, short-lived
+ * Takes a snapshot of the state at the current last_applied, listing the
+ * state tables, running sm's schema_dump and reading every table in one
+ * REPEATABLE READ transaction (on a second, short-lived
  * connection) while the chunks are written on the handle's connection, so
  * memory stays bounded by a few chunks whatever the state size. Stores it
  * complete at index = last_applied with the term and config as of that
@@ -342,10 +415,14 @@ int pgs_snapshot_read(struct pgs *pgs, raft_index index, uint64_t offset,
 
 /*
  * Hex SHA-256 (64 characters + NUL) over the content of every state
- * table, rows in primary-key order (text keys in "C" collation), read in
- * one REPEATABLE READ transaction; *applied (may be NULL) receives the
+ * table (listed again first: tables created by a migration count), rows
+ * in primary-key order (text keys in "C" collation), read in one
+ * REPEATABLE READ transaction; *applied (may be NULL) receives the
  * last_applied of that same view. Two nodes with equal applied indexes
- * must have equal checksums.
+ * must have equal checksums. A row is its stored columns: generated
+ * columns are left out, as in snapshots (they follow from the stored
+ * ones; some, like to_tsvector, also from the server's version). The
+ * schema itself is not covered. Works on a reader handle too.
  */
 int pgs_state_checksum(struct pgs *pgs, char out[65], raft_index *applied);
 
