@@ -24,9 +24,9 @@
  *     ones in order). Only when the best chunk alone is over the budget is
  *     it cut to max_chars characters, so a small budget still gets text;
  *   - an empty query, or one of stop words only, finds nothing: an empty
- *     answer, not an error (PostgreSQL logs a NOTICE for such a query; the
- *     reader connection is expected to run with client_min_messages =
- *     warning).
+ *     answer, not an error (PostgreSQL raises a NOTICE for such a query,
+ *     which the node's connections do not show: raft/pg/pg_open.c sets
+ *     client_min_messages = warning).
  */
 #include <ctype.h>
 #include <stdlib.h>

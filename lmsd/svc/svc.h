@@ -31,7 +31,7 @@
  * UNAVAILABLE.
  *
  * Result messages are built with malloc'd protobuf-c messages and strings
- * (svc_strdup, svc_new) and hung on ctx->resp; the caller frees them with
+ * (svc_strdup) and hung on ctx->resp; the caller frees them with
  * protobuf_c_message_free_unpacked semantics.
  */
 #ifndef LMSD_SVC_H

@@ -536,6 +536,38 @@ static int read_dispatch(struct svc_ctx *x, const Lms__Rpc__Request *q,
 	}
 }
 
+/* The read itself, inside svc_read's transaction. 0 or -1 (x->err). */
+static int read_in_txn(struct svc_ctx *x, const Lms__Rpc__Request *req,
+                       const uint8_t *token_hash)
+{
+	if (req->op_case == LMS__RPC__REQUEST__OP_SCHEMA_STATUS)
+		return schema_status(x);
+	char e[256];
+	int current = svc_schema_version(x->conn, e, sizeof e);
+	if (current < 0) {
+		snprintf(x->err, sizeof x->err, "%s", e);
+		return -1;
+	}
+	if (current < 1)
+		return svc_refuse(x, LMS__RPC__STATUS__FAILED_PRECONDITION,
+		                  "the LMS schema is not installed yet: run "
+		                  "lms-migrate up");
+	struct svc_actor actor;
+	char expires[LMS_ISO_MAX];
+	int rv = svc_session_actor(x, token_hash, token_hash ? 32 : 0, &actor,
+	                           expires, sizeof expires);
+	if (rv == 0)
+		return svc_refuse(x, LMS__RPC__STATUS__UNAUTHENTICATED,
+		                  "not logged in, or the session has expired: "
+		                  "log in again");
+	if (rv < 0)
+		return -1;
+	x->actor = &actor;
+	rv = read_dispatch(x, req, expires);
+	x->actor = NULL;
+	return rv < 0 ? -1 : 0;
+}
+
 int svc_read(PGconn *conn, const struct svc_limits *lim,
              const Lms__Rpc__Request *req, const uint8_t *token_hash,
              int64_t now_ms, Lms__Rpc__Response *resp, char *err,
@@ -550,34 +582,25 @@ int svc_read(PGconn *conn, const struct svc_limits *lim,
 		.limits = lim,
 		.resp = resp,
 	};
-	int rv;
-	if (req->op_case == LMS__RPC__REQUEST__OP_SCHEMA_STATUS) {
-		rv = schema_status(&x);
-	} else {
-		char e[256];
-		int current = svc_schema_version(conn, e, sizeof e);
-		if (current < 0) {
-			snprintf(err, errlen, "%s", e);
-			return -1;
-		}
-		if (current < 1)
-			return svc_refuse(&x, LMS__RPC__STATUS__FAILED_PRECONDITION,
-			                  "the LMS schema is not installed yet: "
-			                  "run lms-migrate up");
-		struct svc_actor actor;
-		char expires[LMS_ISO_MAX];
-		rv = svc_session_actor(&x, token_hash, token_hash ? 32 : 0,
-		                       &actor, expires, sizeof expires);
-		if (rv == 0)
-			return svc_refuse(&x, LMS__RPC__STATUS__UNAUTHENTICATED,
-			                  "not logged in, or the session has "
-			                  "expired: log in again");
-		if (rv > 0) {
-			x.actor = &actor;
-			rv = read_dispatch(&x, req, expires);
-		}
+	/* one consistent state for the several queries of a read */
+	PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ "
+	                             "READ ONLY");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "could not start a read: %s",
+		         PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
 	}
+	PQclear(res);
+	int rv = read_in_txn(&x, req, token_hash);
+	res = PQexec(conn, rv == 0 ? "COMMIT" : "ROLLBACK");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && rv == 0) {
+		snprintf(x.err, sizeof x.err, "could not end a read: %s",
+		         PQresultErrorMessage(res));
+		rv = -1;
+	}
+	PQclear(res);
 	if (rv < 0)
 		snprintf(err, errlen, "%s", x.err);
-	return rv < 0 ? -1 : 0;
+	return rv;
 }
