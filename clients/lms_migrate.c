@@ -14,6 +14,10 @@
  * DIR is --dir, else $LMS_MIGRATIONS, else "migrations" next to the config
  * file, else ./migrations.
  *
+ * `up` proposes nothing when a pending migration is newer than the
+ * lmsd of a reachable node knows (that node would stop on applying it):
+ * upgrade lmsd everywhere first.
+ *
  * `up` needs an admin's session token ($LMS_TOKEN or the lms session file,
  * $XDG_CONFIG_HOME/lms/session) once the cluster has users; before the
  * first user exists (a new cluster) it needs none.
@@ -23,6 +27,7 @@
  * unavailable.
  */
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -300,6 +305,35 @@ static int cmd_status(struct lmsc *c, const struct migs *m)
 
 /* --------------------------------------------------------------- up */
 
+/* The lowest schema version the reachable nodes' lmsd know (UINT32_MAX
+ * when none answers); *who = that node's id. */
+static unsigned min_known(struct lmsc *c, uint64_t *who)
+{
+	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+	Lms__Rpc__SchemaStatusRequest ss = LMS__RPC__SCHEMA_STATUS_REQUEST__INIT;
+	req.op_case = LMS__RPC__REQUEST__OP_SCHEMA_STATUS;
+	req.schema_status = &ss;
+	unsigned low = UINT32_MAX;
+	for (size_t i = 0; i < lmsc_node_count(c); i++) {
+		Lms__Rpc__Response *r = NULL;
+		const struct lmsc_node *nd = lmsc_node_at(c, i);
+		if (lmsc_call_node(c, i, &req, &r) == 0 &&
+		    r->status == LMS__RPC__STATUS__OK &&
+		    r->result_case == LMS__RPC__RESPONSE__RESULT_SCHEMA_STATUS) {
+			if (r->schema_status->known < low) {
+				low = r->schema_status->known;
+				*who = r->node_id;
+			}
+		} else {
+			fprintf(stderr, "lms-migrate: warning: node %s:%u did "
+			        "not answer; it must know the new migrations "
+			        "too\n", nd->host, nd->port);
+		}
+		lmsc_response_free(r);
+	}
+	return low;
+}
+
 static int cmd_up(struct lmsc *c, const struct migs *m)
 {
 	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
@@ -322,6 +356,18 @@ static int cmd_up(struct lmsc *c, const struct migs *m)
 		return EXIT_EDITED;
 	}
 	lmsc_response_free(r);
+	/* A node whose lmsd does not know a migration stops when it applies
+	 * it (rather than diverge): never propose one that a node does not
+	 * know. */
+	uint64_t who = 0;
+	unsigned known = min_known(c, &who);
+	if (m->n > applied && m->n > known) {
+		fprintf(stderr, "lms-migrate: migration %03zu is newer than node "
+		        "%llu's lmsd knows (up to %03u): upgrade lmsd on every "
+		        "node first; nothing done\n", m->n,
+		        (unsigned long long)who, known);
+		return EXIT_FAIL;
+	}
 	char *token = load_token();
 	int code = 0, done = 0;
 	for (size_t i = applied; i < m->n && code == 0; i++) {

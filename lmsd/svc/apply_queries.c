@@ -141,7 +141,10 @@ int apply_query_answer(struct svc_ctx *x,
 
 	bool tutor = apu_is_tutor(x);
 	if (!tutor) {
-		int rv = svc_need_staff_of(x, course_id, false, NULL);
+		int rv = svc_hide_unless_member(x, course_id, "question", c->id);
+		if (rv != 1)
+			return rv;
+		rv = svc_need_staff_of(x, course_id, false, NULL);
 		if (rv != 1) {
 			if (rv == 0) /* a clearer message than the helper's */
 				svc_refuse(x, LMS__RPC__STATUS__PERMISSION_DENIED,

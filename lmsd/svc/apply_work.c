@@ -214,6 +214,9 @@ int apply_extension(struct svc_ctx *x, const Lms__Rpc__ExtensionRequest *c)
 		return 0;
 	struct work_assignment a;
 	int rv = work_assignment(x, c->assignment_id, &a);
+	if (rv == 1)
+		rv = svc_hide_unless_member(x, a.course_id, "assignment",
+		                            c->assignment_id);
 	if (rv != 1)
 		return rv;
 	rv = svc_need_staff_of(x, a.course_id, true, NULL);
@@ -332,6 +335,9 @@ int apply_submit(struct svc_ctx *x, const Lms__Rpc__SubmitRequest *c)
 		return 0;
 	struct work_assignment a;
 	int rv = work_assignment(x, c->assignment_id, &a);
+	if (rv == 1)
+		rv = svc_hide_unless_member(x, a.course_id, "assignment",
+		                            c->assignment_id);
 	if (rv != 1)
 		return rv;
 	int role = svc_course_role(x, a.course_id, x->actor->id);
@@ -458,7 +464,10 @@ int apply_grade(struct svc_ctx *x, const Lms__Rpc__GradeRequest *c)
 	bool regrade = svc_bool(res, 0, 7);
 	PQclear(res);
 
-	int rv = svc_need_staff_of(x, course_id, false, NULL);
+	int rv = svc_hide_unless_member(x, course_id, "submission",
+	                                c->submission_id);
+	if (rv == 1)
+		rv = svc_need_staff_of(x, course_id, false, NULL);
 	if (rv != 1)
 		return rv;
 	if (attempt != latest)

@@ -175,6 +175,13 @@ int svc_need_staff_of(struct svc_ctx *x, int64_t course_id,
                       bool instructor_only, int *role);
 int svc_need_member_of(struct svc_ctx *x, int64_t course_id, int *role);
 
+/* An object named by id (what, id: "assignment", 12) in course_id that
+ * the caller may not see -- neither an admin nor enrolled -- is answered
+ * NOT_FOUND exactly as one that does not exist ("no assignment 12"), so
+ * ids do not reveal other courses' content. 1 visible, 0 refused, -1. */
+int svc_hide_unless_member(struct svc_ctx *x, int64_t course_id,
+                           const char *what, uint64_t id);
+
 /* Role names as stored ("admin", "ta", ...) and back. */
 const char *svc_role_name(Lms__Rpc__Role r);
 Lms__Rpc__Role svc_role_parse(const char *s);

@@ -322,6 +322,22 @@ int svc_need_member_of(struct svc_ctx *x, int64_t course_id, int *role)
 	return 0;
 }
 
+int svc_hide_unless_member(struct svc_ctx *x, int64_t course_id,
+                           const char *what, uint64_t id)
+{
+	if (is_admin(x))
+		return 1;
+	int r = x->actor ? svc_course_role(x, course_id, x->actor->id)
+	                 : LMS__RPC__COURSE_ROLE__COURSE_ROLE_NONE;
+	if (r < 0)
+		return -1;
+	if (r != LMS__RPC__COURSE_ROLE__COURSE_ROLE_NONE)
+		return 1;
+	svc_refuse(x, LMS__RPC__STATUS__NOT_FOUND, "no %s %llu", what,
+	           (unsigned long long)id);
+	return 0;
+}
+
 static int course_by_code(struct svc_ctx *x, const char *code,
                           int64_t *course_id)
 {

@@ -203,8 +203,11 @@ static void human_answers(void **state)
 	c.sources = sources;
 	REFUSED(e, "stu1", apply_query_answer, &c, S(PERMISSION_DENIED), NULL);
 	REFUSED(e, "stu2", apply_query_answer, &c, S(PERMISSION_DENIED), NULL);
-	REFUSED(e, "ins2", apply_query_answer, &c, S(PERMISSION_DENIED),
+	REFUSED(e, "stu1", apply_query_answer, &c, S(PERMISSION_DENIED),
 	        "only the staff of CS101 and the tutor");
+	/* not a member of CS101: the question is not theirs to see */
+	REFUSED(e, "ins2", apply_query_answer, &c, S(NOT_FOUND),
+	        "no question");
 	c.id = (uint64_t)q + 1000;
 	REFUSED(e, "ins", apply_query_answer, &c, S(NOT_FOUND), NULL);
 	c.id = (uint64_t)q;

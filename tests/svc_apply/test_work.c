@@ -236,13 +236,13 @@ static void submit_roles(void **state)
 	struct asg_spec s = {.opens = 0, .due = DAY, .cutoff = -1};
 	int64_t a = mk_assignment(e, "ins", "CS101", &s);
 	Lms__Rpc__SubmitRequest c = submit_cmd(a);
-	REFUSED(e, "stu3", apply_submit, &c, S(PERMISSION_DENIED),
-	        "only students of CS101 submit");
+	/* not a member of CS101: the assignment is not theirs to see */
+	REFUSED(e, "stu3", apply_submit, &c, S(NOT_FOUND), "no assignment");
 	REFUSED(e, "ta", apply_submit, &c, S(PERMISSION_DENIED),
 	        "only students of CS101 submit");
 	REFUSED(e, "ins", apply_submit, &c, S(PERMISSION_DENIED), NULL);
 	REFUSED(e, "root", apply_submit, &c, S(PERMISSION_DENIED), NULL);
-	REFUSED(e, "tutor", apply_submit, &c, S(PERMISSION_DENIED), NULL);
+	REFUSED(e, "tutor", apply_submit, &c, S(NOT_FOUND), NULL);
 	c = submit_cmd(a + 1000);
 	REFUSED(e, "stu1", apply_submit, &c, S(NOT_FOUND), NULL);
 	assert_int_equal(env_int(e, "SELECT count(*) FROM lms.submission", 0),
@@ -433,7 +433,7 @@ static void extension_rules(void **state)
 	c = ext_cmd(a, "stu1", "2026-03-05T09:00:00Z", "");
 	REFUSED(e, "ta", apply_extension, &c, S(PERMISSION_DENIED), NULL);
 	REFUSED(e, "stu1", apply_extension, &c, S(PERMISSION_DENIED), NULL);
-	REFUSED(e, "ins2", apply_extension, &c, S(PERMISSION_DENIED), NULL);
+	REFUSED(e, "ins2", apply_extension, &c, S(NOT_FOUND), "no assignment");
 	c = ext_cmd(a, "ghost", "2026-03-05T09:00:00Z", "");
 	REFUSED(e, "ins", apply_extension, &c, S(NOT_FOUND), "no user \"ghost\"");
 	c = ext_cmd(a, "stu3", "2026-03-05T09:00:00Z", "");
