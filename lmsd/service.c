@@ -278,32 +278,35 @@ static void file_stamp(Lms__Rpc__File *f)
 
 /* -------------------------------------------------------- commands */
 
-/* A command with the leader's time and the caller's token hash. */
-static void command_init(struct call *c, Lms__Rpc__Command *cmd, char *now,
-                         uint8_t *hash)
+/*
+ * Encodes the command of the call into its job: op (the oneof case) with
+ * msg (its message), the leader's time now, and the SHA-256 of the
+ * caller's token unless without_token (login). The job keeps the bytes;
+ * msg may be on the caller's stack. A failure is left in the job.
+ */
+static void build_command(struct call *c, Lms__Rpc__Command__OpCase op,
+                          void *msg, uint32_t min_schema, bool without_token)
 {
-	lms__rpc__command__init(cmd);
-	cmd->min_schema = 1;
-	lms_iso_format(lms_wall_ms(), now, LMS_ISO_MAX);
-	cmd->now = now;
+	struct job *j = c->svc;
+	Lms__Rpc__Command cmd;
+	lms__rpc__command__init(&cmd);
+	cmd.min_schema = min_schema;
+	char now[LMS_ISO_MAX];
+	lms_iso_format(lms_wall_ms(), now, sizeof now);
+	cmd.now = now;
+	uint8_t hash[LMS_SHA256_LEN];
 	const char *tok = c->req->token;
-	if (tok && strlen(tok) == 2 * TOKEN_BYTES) {
-		uint8_t raw[TOKEN_BYTES];
-		if (lms_hex_decode(tok, strlen(tok), raw, sizeof raw) == 0) {
-			lms_sha256(raw, sizeof raw, hash);
-			cmd->token_hash.data = hash;
-			cmd->token_hash.len = LMS_SHA256_LEN;
-		}
+	uint8_t raw[TOKEN_BYTES];
+	if (!without_token && tok && strlen(tok) == 2 * TOKEN_BYTES &&
+	    lms_hex_decode(tok, strlen(tok), raw, sizeof raw) == 0) {
+		lms_sha256(raw, sizeof raw, hash);
+		cmd.token_hash.data = hash;
+		cmd.token_hash.len = sizeof hash;
 	}
-}
-
-static int command_finish(struct job *j, const Lms__Rpc__Command *cmd)
-{
-	if (svc_command_encode(cmd, &j->enc) != 0) {
+	cmd.op_case = op;
+	cmd.bootstrap = msg; /* the oneof's pointer: any member will do */
+	if (svc_command_encode(&cmd, &j->enc) != 0)
 		job_refuse(j, LMS__RPC__STATUS__INTERNAL, "out of memory");
-		return -1;
-	}
-	return 0;
 }
 
 /* Moves the recorded Response into the call's and finishes it. */
@@ -356,14 +359,14 @@ static void propose_job(struct call *c)
 }
 
 /* Builds the command on the loop and proposes it. */
-static void propose_now(struct call *c, Lms__Rpc__Command *cmd)
+static void propose_cmd(struct call *c, Lms__Rpc__Command__OpCase op,
+                        void *msg, uint32_t min_schema)
 {
-	struct job *j = job_of(c);
-	if (!j) {
+	if (!job_of(c)) {
 		call_finish(c, LMS__RPC__STATUS__INTERNAL, "out of memory");
 		return;
 	}
-	command_finish(j, cmd);
+	build_command(c, op, msg, min_schema, false);
 	propose_job(c);
 }
 
@@ -423,13 +426,7 @@ static void bootstrap_prep(struct call *c)
 	b.username = r->username;
 	b.display_name = *r->display_name ? r->display_name : r->username;
 	b.password_hash = hash;
-	Lms__Rpc__Command cmd;
-	char now[LMS_ISO_MAX];
-	uint8_t th[LMS_SHA256_LEN];
-	command_init(c, &cmd, now, th);
-	cmd.op_case = LMS__RPC__COMMAND__OP_BOOTSTRAP;
-	cmd.bootstrap = &b;
-	command_finish(j, &cmd);
+	build_command(c, LMS__RPC__COMMAND__OP_BOOTSTRAP, &b, 1, false);
 }
 
 static void op_bootstrap(struct call *c)
@@ -467,7 +464,7 @@ static void login_prep(struct call *c)
 		           "wrong username or password");
 		return;
 	}
-	uint8_t token[TOKEN_BYTES], th[LMS_SHA256_LEN], none[LMS_SHA256_LEN];
+	uint8_t token[TOKEN_BYTES], th[LMS_SHA256_LEN];
 	if (getrandom(token, sizeof token, 0) != (ssize_t)sizeof token) {
 		job_refuse(j, LMS__RPC__STATUS__INTERNAL, "no random bytes");
 		return;
@@ -484,14 +481,8 @@ static void login_prep(struct call *c)
 	s.session_hash.len = sizeof th;
 	s.expires_at = expires;
 	s.verified_hash = j->hash;
-	Lms__Rpc__Command cmd;
-	char now[LMS_ISO_MAX];
-	command_init(c, &cmd, now, none);
-	cmd.token_hash.len = 0;
-	cmd.op_case = LMS__RPC__COMMAND__OP_SESSION_CREATE;
-	cmd.session_create = &s;
 	j->login = true;
-	command_finish(j, &cmd);
+	build_command(c, LMS__RPC__COMMAND__OP_SESSION_CREATE, &s, 1, true);
 }
 
 /* Reader thread: the stored hash of the user (login) or of the session's
@@ -615,13 +606,7 @@ static void password_prep(struct call *c)
 	p.username = with_old ? j->username : r->username;
 	p.password_hash = hash;
 	p.verified_hash = with_old ? j->hash : "";
-	Lms__Rpc__Command cmd;
-	char now[LMS_ISO_MAX];
-	uint8_t th[LMS_SHA256_LEN];
-	command_init(c, &cmd, now, th);
-	cmd.op_case = LMS__RPC__COMMAND__OP_PASSWORD_CHANGE;
-	cmd.password_change = &p;
-	command_finish(j, &cmd);
+	build_command(c, LMS__RPC__COMMAND__OP_PASSWORD_CHANGE, &p, 1, false);
 }
 
 static void password_looked_up(struct call *c)
@@ -666,13 +651,7 @@ static void user_create_prep(struct call *c)
 	u.display_name = *r->display_name ? r->display_name : r->username;
 	u.role = r->role;
 	u.password_hash = hash;
-	Lms__Rpc__Command cmd;
-	char now[LMS_ISO_MAX];
-	uint8_t th[LMS_SHA256_LEN];
-	command_init(c, &cmd, now, th);
-	cmd.op_case = LMS__RPC__COMMAND__OP_USER_CREATE;
-	cmd.user_create = &u;
-	command_finish(j, &cmd);
+	build_command(c, LMS__RPC__COMMAND__OP_USER_CREATE, &u, 1, false);
 }
 
 static void op_user_create(struct call *c)
@@ -693,21 +672,11 @@ static void op_user_create(struct call *c)
 
 /* --------------------------------------------------- simple writes */
 
-#define SIMPLE_COMMAND(c, field, OPCASE, value)                        \
-	do {                                                           \
-		Lms__Rpc__Command cmd_;                                \
-		char now_[LMS_ISO_MAX];                                \
-		uint8_t th_[LMS_SHA256_LEN];                           \
-		command_init((c), &cmd_, now_, th_);                   \
-		cmd_.op_case = LMS__RPC__COMMAND__OP_##OPCASE;         \
-		cmd_.field = (value);                                  \
-		propose_now((c), &cmd_);                               \
-	} while (0)
 
 static void op_logout(struct call *c)
 {
 	if (leader_or_relay(c))
-		SIMPLE_COMMAND(c, logout, LOGOUT, c->req->logout);
+		propose_cmd(c, LMS__RPC__COMMAND__OP_LOGOUT, c->req->logout, 1);
 }
 
 static void op_course_create(struct call *c)
@@ -716,7 +685,7 @@ static void op_course_create(struct call *c)
 	if (code_ok(c, r->code) &&
 	    text_ok(c, "title", r->title, 1, SVC_TITLE_MAX, false) &&
 	    leader_or_relay(c))
-		SIMPLE_COMMAND(c, course_create, COURSE_CREATE, r);
+		propose_cmd(c, LMS__RPC__COMMAND__OP_COURSE_CREATE, r, 1);
 }
 
 static void op_enroll(struct call *c)
@@ -731,7 +700,7 @@ static void op_enroll(struct call *c)
 		return;
 	}
 	if (leader_or_relay(c))
-		SIMPLE_COMMAND(c, enroll, ENROLL, r);
+		propose_cmd(c, LMS__RPC__COMMAND__OP_ENROLL, r, 1);
 }
 
 static void op_extension(struct call *c)
@@ -751,7 +720,7 @@ static void op_extension(struct call *c)
 		return;
 	}
 	if (leader_or_relay(c))
-		SIMPLE_COMMAND(c, extension, EXTENSION, r);
+		propose_cmd(c, LMS__RPC__COMMAND__OP_EXTENSION, r, 1);
 }
 
 static void op_grade(struct call *c)
@@ -764,7 +733,7 @@ static void op_grade(struct call *c)
 	if (points_ok(c, "score", r->score, SVC_POINTS_MAX) &&
 	    long_text_ok(c, "feedback", r->feedback, false) &&
 	    leader_or_relay(c))
-		SIMPLE_COMMAND(c, grade, GRADE, r);
+		propose_cmd(c, LMS__RPC__COMMAND__OP_GRADE, r, 1);
 }
 
 static void op_query_post(struct call *c)
@@ -781,7 +750,7 @@ static void op_query_post(struct call *c)
 		return;
 	}
 	if (leader_or_relay(c))
-		SIMPLE_COMMAND(c, query_post, QUERY_POST, r);
+		propose_cmd(c, LMS__RPC__COMMAND__OP_QUERY_POST, r, 1);
 }
 
 static void op_query_answer(struct call *c)
@@ -805,7 +774,7 @@ static void op_query_answer(struct call *c)
 		             SVC_TITLE_MAX, false))
 			return;
 	if (leader_or_relay(c))
-		SIMPLE_COMMAND(c, query_answer, QUERY_ANSWER, r);
+		propose_cmd(c, LMS__RPC__COMMAND__OP_QUERY_ANSWER, r, 1);
 }
 
 static void op_query_claim(struct call *c)
@@ -819,7 +788,7 @@ static void op_query_claim(struct call *c)
 		return;
 	}
 	if (leader_or_relay(c))
-		SIMPLE_COMMAND(c, query_claim, QUERY_CLAIM, r);
+		propose_cmd(c, LMS__RPC__COMMAND__OP_QUERY_CLAIM, r, 1);
 }
 
 static void op_migrate(struct call *c)
@@ -835,14 +804,7 @@ static void op_migrate(struct call *c)
 	             node_max_frame(c->node) / 2, true) ||
 	    !leader_or_relay(c))
 		return;
-	Lms__Rpc__Command cmd;
-	char now[LMS_ISO_MAX];
-	uint8_t th[LMS_SHA256_LEN];
-	command_init(c, &cmd, now, th);
-	cmd.min_schema = 0;
-	cmd.op_case = LMS__RPC__COMMAND__OP_MIGRATE;
-	cmd.migrate = c->req->migrate;
-	propose_now(c, &cmd);
+	propose_cmd(c, LMS__RPC__COMMAND__OP_MIGRATE, c->req->migrate, 0);
 }
 
 /* ------------------------------------------------ with files (CPU) */
@@ -851,18 +813,14 @@ static void assignment_prep(struct call *c)
 {
 	Lms__Rpc__AssignmentCreateRequest *r = c->req->assignment_create;
 	file_stamp(r->attachment);
-	Lms__Rpc__Command cmd;
-	char now[LMS_ISO_MAX];
-	uint8_t th[LMS_SHA256_LEN];
-	command_init(c, &cmd, now, th);
-	if (!*r->opens_at) {
+	if (!*r->opens_at) { /* open now: the same clock as the command's */
+		char now[LMS_ISO_MAX];
 		if (r->opens_at != protobuf_c_empty_string)
 			free(r->opens_at);
-		r->opens_at = strdup(now);
+		r->opens_at = strdup(lms_iso_format(lms_wall_ms(), now,
+		                                    sizeof now));
 	}
-	cmd.op_case = LMS__RPC__COMMAND__OP_ASSIGNMENT_CREATE;
-	cmd.assignment_create = r;
-	command_finish(c->svc, &cmd);
+	build_command(c, LMS__RPC__COMMAND__OP_ASSIGNMENT_CREATE, r, 1, false);
 }
 
 static void op_assignment_create(struct call *c)
@@ -910,13 +868,7 @@ static void submit_prep(struct call *c)
 {
 	Lms__Rpc__SubmitRequest *r = c->req->submit;
 	file_stamp(r->file);
-	Lms__Rpc__Command cmd;
-	char now[LMS_ISO_MAX];
-	uint8_t th[LMS_SHA256_LEN];
-	command_init(c, &cmd, now, th);
-	cmd.op_case = LMS__RPC__COMMAND__OP_SUBMIT;
-	cmd.submit = r;
-	command_finish(c->svc, &cmd);
+	build_command(c, LMS__RPC__COMMAND__OP_SUBMIT, r, 1, false);
 }
 
 static void op_submit(struct call *c)
@@ -1001,13 +953,7 @@ static void material_prep(struct call *c)
 		if (res.warning[0])
 			LMS_INFO("material \"%s\" stored with a warning: %s",
 			         r->title, res.warning);
-		Lms__Rpc__Command cmd;
-		char now[LMS_ISO_MAX];
-		uint8_t th[LMS_SHA256_LEN];
-		command_init(c, &cmd, now, th);
-		cmd.op_case = LMS__RPC__COMMAND__OP_MATERIAL_UPLOAD;
-		cmd.material_upload = &m;
-		command_finish(j, &cmd);
+		build_command(c, LMS__RPC__COMMAND__OP_MATERIAL_UPLOAD, &m, 1, false);
 	}
 	free(items);
 	free(ptrs);
