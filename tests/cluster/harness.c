@@ -246,6 +246,9 @@ void cl_boot(struct cluster *cl, const struct cl_options *o)
 
 	const char *pgport = getenv("LMS_TEST_PGPORT");
 	cl_lock_net(cl);
+	/* a copy: GCC's -Wrestrict cannot tell cl->dir from nd->log */
+	char dir[sizeof cl->dir];
+	memcpy(dir, cl->dir, sizeof dir);
 	for (unsigned id = 1; id <= cl->n; id++) {
 		struct cl_node *nd = &cl->nodes[id];
 		nd->id = id;
@@ -253,7 +256,7 @@ void cl_boot(struct cluster *cl, const struct cl_options *o)
 		         id);
 		nd->join = id > voters;
 		nd->member = !nd->join;
-		snprintf(nd->log, sizeof nd->log, "%s/lmsd%u.log", cl->dir, id);
+		snprintf(nd->log, sizeof nd->log, "%s/lmsd%u.log", dir, id);
 	}
 	cl_pick_ports(cl, pgport ? (unsigned)atoi(pgport) : 0);
 	cl_drop_stale_dbs();
