@@ -1042,6 +1042,9 @@ static const char *bad_string(const ProtobufCMessage *m, int depth)
 		return "nesting";
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_STRING &&
+		    f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
 		const char *base = (const char *)m + f->offset;
 		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
 			uint32_t which = *(const uint32_t *)((const char *)m +

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "svc_util.h"
 
 #define T(f) cmocka_unit_test_setup_teardown(f, cl_setup, cl_teardown)
@@ -47,5 +48,7 @@ int main(int argc, char **argv)
 		cmocka_set_test_filter(argv[1]);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return cmocka_run_group_tests_name("svc", tests, NULL, NULL);
+	int rc = cmocka_run_group_tests_name("svc", tests, NULL, NULL);
+	fx_cleanup(); /* cairo's and fontconfig's caches (uploads' PDFs) */
+	return rc;
 }
