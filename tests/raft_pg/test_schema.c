@@ -44,6 +44,18 @@ struct ddl_ctx {
 	size_t last_load_len;
 };
 
+/* A NUL-terminated copy of len bytes that need not be terminated
+ * (strndup may read past them: ASan's strict_string_checks says so). */
+static char *copy_text(const void *p, size_t len)
+{
+	char *s = malloc(len + 1);
+	if (s) {
+		memcpy(s, p, len);
+		s[len] = '\0';
+	}
+	return s;
+}
+
 static const char ddl_setup[] =
 	"CREATE SCHEMA IF NOT EXISTS ddl_meta;"
 	"CREATE TABLE IF NOT EXISTS ddl_meta.migration ("
@@ -70,7 +82,7 @@ static int ddl_apply(void *ctx, PGconn *conn, raft_index index,
 	const char *p = cmd;
 	if (len < 2 || (p[0] != 'M' && p[0] != 'D'))
 		return pgs_buf_append(result, "bad", 3);
-	char *sql = strndup(p + 1, len - 1);
+	char *sql = copy_text(p + 1, len - 1);
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -139,7 +151,7 @@ static int ddl_load(void *ctx, PGconn *conn, const void *script, size_t len,
 	}
 	if (len == 0)
 		return 0;
-	char *sql = strndup(script, len);
+	char *sql = copy_text(script, len);
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
