@@ -116,7 +116,7 @@ int apply_query_answer(struct svc_ctx *x,
 	PGresult *res = svc_query(x,
 		"SELECT q.course_id, c.code, q.addressed_to, q.status, "
 		"  q.claimed_by, lms.iso(q.claim_expires_at), "
-		"  q.claim_expires_at > $2::timestamptz "
+		"  q.claim_expires_at > $2::timestamptz, q.student_id "
 		"FROM lms.query q JOIN lms.course c ON c.id = q.course_id "
 		"WHERE q.id = $1", &p);
 	if (!res)
@@ -137,6 +137,7 @@ int apply_query_answer(struct svc_ctx *x,
 	snprintf(claimed_by, sizeof claimed_by, "%s", PQgetvalue(res, 0, 4));
 	snprintf(claim_until, sizeof claim_until, "%s", PQgetvalue(res, 0, 5));
 	bool claim_live = svc_bool(res, 0, 6);
+	int64_t asker = svc_i64(res, 0, 7);
 	PQclear(res);
 
 	bool tutor = apu_is_tutor(x);
@@ -144,6 +145,15 @@ int apply_query_answer(struct svc_ctx *x,
 		int rv = svc_hide_unless_member(x, course_id, "question", c->id);
 		if (rv != 1)
 			return rv;
+		int role = svc_course_role(x, course_id, x->actor->id);
+		if (role < 0)
+			return -1;
+		/* another student's question is not theirs to see */
+		if (role == LMS__RPC__COURSE_ROLE__COURSE_STUDENT &&
+		    asker != x->actor->id)
+			return svc_refuse(x, LMS__RPC__STATUS__NOT_FOUND,
+			                  "no question %llu",
+			                  (unsigned long long)c->id);
 		rv = svc_need_staff_of(x, course_id, false, NULL);
 		if (rv != 1) {
 			if (rv == 0) /* a clearer message than the helper's */

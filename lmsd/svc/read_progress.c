@@ -173,25 +173,51 @@ static int progress_one(struct svc_ctx *x, int64_t course_id,
 	return 1;
 }
 
-int read_progress(struct svc_ctx *x, const Lms__Rpc__ProgressRequest *q)
+/* Staff (or an admin) asking for a course without naming a student get
+ * every student of the course: 1 with *course_id set, 0 not that case,
+ * -1. */
+static int whole_course(struct svc_ctx *x, const Lms__Rpc__ProgressRequest *q,
+                        int64_t *course_id)
 {
-	int64_t course_id, student_id;
-	int rv = rdu_student_scope(x, q->course, q->student, "progress",
-	                           &course_id, &student_id);
+	if (*q->student || !*q->course)
+		return 0;
+	int rv = svc_course_id(x, q->course, course_id);
 	if (rv <= 0)
 		return rv;
-	/* the courses: the one named, or every course they are a student of */
+	if (x->actor->role == LMS__RPC__ROLE__ROLE_ADMIN)
+		return 1;
+	int role = svc_course_role(x, *course_id, x->actor->id);
+	if (role < 0)
+		return -1;
+	return role == LMS__RPC__COURSE_ROLE__COURSE_INSTRUCTOR ||
+	       role == LMS__RPC__COURSE_ROLE__COURSE_TA;
+}
+
+int read_progress(struct svc_ctx *x, const Lms__Rpc__ProgressRequest *q)
+{
+	int64_t course_id = 0, student_id = 0;
+	int rv = whole_course(x, q, &course_id);
+	if (rv < 0)
+		return -1;
+	if (rv == 0) {
+		rv = rdu_student_scope(x, q->course, q->student, "progress",
+		                       &course_id, &student_id);
+		if (rv <= 0)
+			return rv;
+	}
+	/* (course, student) pairs: the student's courses (or the one
+	 * named), or every student of the course (student_id 0) */
 	struct svc_params p;
 	svc_params_init(&p);
 	svc_p_i64(&p, student_id);
 	svc_p_i64(&p, course_id);
 	PGresult *res = svc_query(x,
-		"SELECT c.id, c.code, u.username FROM lms.enrollment e "
+		"SELECT c.id, c.code, u.username, u.id FROM lms.enrollment e "
 		"JOIN lms.course c ON c.id = e.course_id "
 		"JOIN lms.app_user u ON u.id = e.user_id "
-		"WHERE e.user_id = $1 AND e.role = 'student' "
+		"WHERE ($1::bigint = 0 OR e.user_id = $1) AND e.role = 'student' "
 		"  AND ($2::bigint = 0 OR c.id = $2) "
-		"ORDER BY c.code COLLATE \"C\"", &p);
+		"ORDER BY c.code COLLATE \"C\", u.username COLLATE \"C\"", &p);
 	if (!res)
 		return -1;
 	Lms__Rpc__ProgressResponse *out = malloc(sizeof *out);
@@ -205,7 +231,7 @@ int read_progress(struct svc_ctx *x, const Lms__Rpc__ProgressRequest *q)
 	out->progress = rdu_array((size_t)n, &oom);
 	for (int r = 0; r < n && !oom; r++) {
 		rv = progress_one(x, svc_i64(res, r, 0), PQgetvalue(res, r, 1),
-		                  student_id, PQgetvalue(res, r, 2),
+		                  svc_i64(res, r, 3), PQgetvalue(res, r, 2),
 		                  &out->progress[out->n_progress]);
 		if (rv < 0) {
 			PQclear(res);

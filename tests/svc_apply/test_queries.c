@@ -202,7 +202,8 @@ static void human_answers(void **state)
 	c.n_sources = 2;
 	c.sources = sources;
 	REFUSED(e, "stu1", apply_query_answer, &c, S(PERMISSION_DENIED), NULL);
-	REFUSED(e, "stu2", apply_query_answer, &c, S(PERMISSION_DENIED), NULL);
+	/* another student's question: not theirs to see */
+	REFUSED(e, "stu2", apply_query_answer, &c, S(NOT_FOUND), "no question");
 	REFUSED(e, "stu1", apply_query_answer, &c, S(PERMISSION_DENIED),
 	        "only the staff of CS101 and the tutor");
 	/* not a member of CS101: the question is not theirs to see */
