@@ -243,6 +243,16 @@ void lmsc_free(struct lmsc *c)
 	free(c);
 }
 
+void lmsc_get_options(const struct lmsc *c, struct lmsc_options *o)
+{
+	*o = c->o;
+}
+
+void lmsc_set_options(struct lmsc *c, const struct lmsc_options *o)
+{
+	c->o = *o;
+}
+
 const char *lmsc_errmsg(const struct lmsc *c) { return c->err; }
 uint64_t lmsc_client_id(const struct lmsc *c) { return c->client_id; }
 size_t lmsc_node_count(const struct lmsc *c) { return c->n; }

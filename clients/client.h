@@ -75,6 +75,11 @@ struct lmsc *lmsc_new(const struct lmsc_node *nodes, size_t n,
                       const struct lmsc_options *o);
 void lmsc_free(struct lmsc *c);
 
+/* The options in use, and replacing them (copied): e.g. a longer
+ * per-attempt timeout for one large upload, restored afterwards. */
+void lmsc_get_options(const struct lmsc *c, struct lmsc_options *o);
+void lmsc_set_options(struct lmsc *c, const struct lmsc_options *o);
+
 enum lmsc_flags {
 	LMSC_WRITE = 1 << 0,  /* assign the next seq; retries reuse it */
 	LMSC_ANY_NODE = 1 << 1, /* stale read / status: any node will do,
