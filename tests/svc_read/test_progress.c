@@ -212,7 +212,14 @@ static void test_progress_refused(void **state)
 	RT_REFUSED(t, "carol", read_progress, &q, DENIED, NULL);
 	RT_REFUSED(t, "ins2", read_progress, &q, DENIED, NULL);
 	RT_REFUSED(t, "dave", read_progress, &q, DENIED, NULL);
+	/* the tutor account may read a named student's progress in a named
+	 * course (to adapt its answers), and nothing wider */
+	Lms__Rpc__ProgressResponse *tr = progress(t, "tutor", "A101", "bob");
+	assert_int_equal(tr->n_progress, 1);
+	expect_progress(tr->progress[0], &bob_a);
+	q.course = "";
 	RT_REFUSED(t, "tutor", read_progress, &q, DENIED, NULL);
+	q.course = "A101";
 	q.course = "";
 	RT_REFUSED(t, "alice", read_progress, &q, DENIED, NULL);
 	RT_REFUSED(t, "ins1", read_progress, &q, DENIED, "course");
