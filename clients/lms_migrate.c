@@ -388,7 +388,9 @@ static int cmd_up(struct lmsc *c, const struct migs *m)
 		rv = lmsc_call(c, &w, &r, LMSC_WRITE);
 		if (rv == 0 && r->status == LMS__RPC__STATUS__CONFLICT) {
 			printf("%03u_%s: already applied\n", f->version, f->name);
-		} else if (rv != 0 || r->status != LMS__RPC__STATUS__OK) {
+		} else if (rv != 0 || r->status != LMS__RPC__STATUS__OK ||
+		           r->result_case != LMS__RPC__RESPONSE__RESULT_MIGRATE ||
+		           !r->migrate->migration) {
 			fprintf(stderr, "lms-migrate: %03u_%s not applied\n",
 			        f->version, f->name);
 			code = report(c, rv, r);

@@ -159,10 +159,10 @@ static const struct cfg_section limits_section = SECTION(limits_fields);
 
 #define A struct lms_auth_config
 static const struct cfg_field auth_fields[] = {
-	NUM_DEF(CFG_UINT, A, scrypt_log2_n, 10, 24,
+	NUM_DEF(CFG_UINT, A, scrypt_log2_n, 15, 24,
 		LMS_DEFAULT_AUTH_SCRYPT_LOG2_N),
-	NUM_DEF(CFG_UINT, A, scrypt_r, 1, 1024, LMS_DEFAULT_AUTH_SCRYPT_R),
-	NUM_DEF(CFG_UINT, A, scrypt_p, 1, 1024, LMS_DEFAULT_AUTH_SCRYPT_P),
+	NUM_DEF(CFG_UINT, A, scrypt_r, 1, 255, LMS_DEFAULT_AUTH_SCRYPT_R),
+	NUM_DEF(CFG_UINT, A, scrypt_p, 1, 255, LMS_DEFAULT_AUTH_SCRYPT_P),
 	NUM_DEF(CFG_UINT, A, token_lifetime_s, 1, 315360000,
 		LMS_DEFAULT_AUTH_TOKEN_LIFETIME_S),
 };

@@ -155,9 +155,9 @@ struct lms_limits_config {
 };
 
 struct lms_auth_config {
-	unsigned scrypt_log2_n;    /* 10..24 */
-	unsigned scrypt_r;         /* 1..1024 */
-	unsigned scrypt_p;         /* 1..1024 */
+	unsigned scrypt_log2_n;    /* 15..24 (DESIGN: N >= 2^15) */
+	unsigned scrypt_r;         /* 1..255 (libscrypt takes a byte) */
+	unsigned scrypt_p;         /* 1..255 */
 	unsigned token_lifetime_s; /* 1..315360000 (ten years) */
 };
 

@@ -355,6 +355,11 @@ static void node_read_done(void *job, bool cancelled)
 	if (c->on_read_done && !c->done) {
 		void (*cont)(struct call *) = c->on_read_done;
 		c->on_read_done = NULL;
+		if (!c->conn) { /* the client is gone */
+			call_finish(c, LMS__RPC__STATUS__UNAVAILABLE,
+			            "client gone");
+			return;
+		}
 		cont(c);
 		return;
 	}
@@ -363,6 +368,8 @@ static void node_read_done(void *job, bool cancelled)
 }
 
 /* ------------------------------------------------------------- CPU */
+
+#define NODE_CPU_QUEUE_MAX 64
 
 struct cpu_job {
 	struct call *c;
@@ -389,6 +396,10 @@ static void node_cpu_done(void *job, bool cancelled)
 		            "node is shutting down");
 		return;
 	}
+	if (!c->conn) { /* the client is gone: nothing to propose for it */
+		call_finish(c, LMS__RPC__STATUS__UNAVAILABLE, "client gone");
+		return;
+	}
 	done(c);
 }
 
@@ -404,6 +415,15 @@ void node_cpu(struct call *c, void (*run)(struct call *c),
 	j->c = c;
 	j->run = run;
 	j->done = done;
+	/* bounded: a flood of hashing or uploads must not queue minutes of
+	 * work ahead of everyone else's */
+	if (worker_pending(n->cpu) >= NODE_CPU_QUEUE_MAX) {
+		free(j);
+		call_finish(c, LMS__RPC__STATUS__UNAVAILABLE,
+		            "node busy (%d requests waiting for the CPU); retry",
+		            NODE_CPU_QUEUE_MAX);
+		return;
+	}
 	c->wait = CALL_CPU;
 	if (n->stopping ||
 	    worker_submit(n->cpu, j, node_cpu_run, node_cpu_done) != 0) {

@@ -588,12 +588,18 @@ static void password_prep(struct call *c)
 	struct job *j = c->svc;
 	const Lms__Rpc__PasswordChangeRequest *r = c->req->password_change;
 	bool with_old = r->old_password && *r->old_password;
-	if (with_old && (!j->found || !check_password(j->hash,
-	                                               r->old_password))) {
-		job_refuse(j, j->found ? LMS__RPC__STATUS__UNAUTHENTICATED
-		                       : LMS__RPC__STATUS__NOT_FOUND,
-		           j->found ? "the old password is wrong"
-		                    : "no user \"%s\"", j->username);
+	if (with_old && !j->found) {
+		/* as login: an unknown user costs the same and says the same */
+		if (!dummy_hash[0])
+			hash_password(c, "not a password", dummy_hash);
+		check_password(dummy_hash, r->old_password);
+		job_refuse(j, LMS__RPC__STATUS__UNAUTHENTICATED,
+		           "wrong username or password");
+		return;
+	}
+	if (with_old && !check_password(j->hash, r->old_password)) {
+		job_refuse(j, LMS__RPC__STATUS__UNAUTHENTICATED,
+		           "the old password is wrong");
 		return;
 	}
 	char hash[SCRYPT_MCF_LEN];

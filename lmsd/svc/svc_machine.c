@@ -114,6 +114,13 @@ static int schema_load(void *ctx, PGconn *conn, const void *script,
 		         "the snapshot: %s", PQresultErrorMessage(res));
 	PQclear(res);
 	free(sql);
+	if (rv == 0 && PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+		snprintf(err, errlen, "the snapshot's schema script ended the "
+		         "install transaction");
+		rv = -1;
+	}
+	if (rv == 0 && pgs_session_settings(conn, err, errlen) != 0)
+		rv = -1;
 	return rv;
 }
 
@@ -128,24 +135,103 @@ static const struct svc_known_migration *known_migration(unsigned v)
 	return NULL;
 }
 
+/* Stops the node: the entry needs a schema this binary does not know. */
+static int unknown_schema(struct svc_ctx *x, unsigned need)
+{
+	snprintf(x->err, sizeof x->err,
+	         "entry %llu needs LMS schema version %u, but this lmsd knows "
+	         "versions up to %u only: upgrade lmsd on this node (it stops "
+	         "rather than apply the entry wrongly)",
+	         (unsigned long long)x->index, need, SVC_SCHEMA_KNOWN);
+	return -1;
+}
+
+/* SQLSTATE classes whose errors follow from the SQL and the replicated
+ * data alone (the same on every node): syntax and access rules, data
+ * exceptions, integrity constraints, unsupported features, invalid names.
+ * Anything else (a deadlock, a full disk, a cancelled query) may happen on
+ * one node only: apply fails there and is retried, never recorded. */
+static bool deterministic_error(const char *state)
+{
+	static const char *const classes[] = {"42", "22", "23", "0A", "3F",
+	                                      "2B", "44", NULL};
+	for (int i = 0; state && classes[i]; i++)
+		if (strncmp(state, classes[i], 2) == 0)
+			return true;
+	return false;
+}
+
+/* After the migration's SQL: every table in schema lms has a primary key
+ * and a lower-case name (snapshots and checksums need both). 1 ok, 0
+ * refused (resp set), -1. */
+static int migrate_tables_ok(struct svc_ctx *x, const Lms__Rpc__Migration *m)
+{
+	PGresult *res = svc_query(x,
+		"SELECT c.relname FROM pg_class c "
+		"JOIN pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE n.nspname = 'lms' AND c.relkind IN ('r', 'p') "
+		"  AND NOT c.relispartition "
+		"  AND (c.relname !~ '^[a-z_][a-z0-9_]*$' OR NOT EXISTS "
+		"       (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid "
+		"        AND i.indisprimary)) "
+		"ORDER BY 1 LIMIT 1", NULL);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 1;
+	}
+	svc_refuse(x, LMS__RPC__STATUS__INVALID_ARGUMENT,
+	           "migration %u (%s) leaves table lms.%s without a primary "
+	           "key or with a name that is not lower case; nothing was "
+	           "changed", m->version, m->name, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
 /* Runs sql inside a savepoint: a failing migration is refused, not fatal,
- * and leaves nothing behind. 1 ran, 0 refused (resp set), -1 db failure. */
+ * and leaves nothing behind. 1 ran, 0 refused (resp set), -1 failure. */
 static int migrate_run(struct svc_ctx *x, const Lms__Rpc__Migration *m)
 {
 	if (svc_exec(x, "SAVEPOINT svc_migrate", NULL, NULL))
 		return -1;
 	PGresult *res = PQexec(x->conn, m->sql);
 	ExecStatusType st = PQresultStatus(res);
+	if (PQtransactionStatus(x->conn) != PQTRANS_INTRANS &&
+	    PQtransactionStatus(x->conn) != PQTRANS_INERROR) {
+		/* it committed or ended the apply transaction itself */
+		PQclear(res);
+		snprintf(x->err, sizeof x->err, "migration %u (%s) ended the "
+		         "apply transaction (COMMIT/ROLLBACK in its SQL?)",
+		         m->version, m->name);
+		return -1;
+	}
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		PQclear(res);
+		int ok = migrate_tables_ok(x, m);
+		if (ok < 0)
+			return -1;
+		if (ok == 0)
+			return svc_exec(x, "ROLLBACK TO SAVEPOINT svc_migrate",
+			                NULL, NULL) ? -1 : 0;
+		/* a SET in the migration must not outlive it */
+		if (pgs_session_settings(x->conn, x->err, sizeof x->err) != 0)
+			return -1;
 		return svc_exec(x, "RELEASE SAVEPOINT svc_migrate", NULL, NULL)
 			       ? -1
 			       : 1;
 	}
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (!deterministic_error(state)) {
+		snprintf(x->err, sizeof x->err, "migration %u (%s) failed on "
+		         "this node: %s", m->version, m->name,
+		         PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
 	/* Only the SQLSTATE goes into the result: the server's text may
 	 * name object ids that differ between nodes, and the result is
 	 * replicated state. The full message goes to the log. */
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	LMS_WARN("migration %u (%s) failed at index %llu: %s", m->version,
 	         m->name, (unsigned long long)x->index,
 	         PQresultErrorMessage(res));
@@ -162,7 +248,7 @@ static int migrate_run(struct svc_ctx *x, const Lms__Rpc__Migration *m)
 }
 
 static int apply_migrate(struct svc_ctx *x, const Lms__Rpc__MigrateRequest *r,
-                         int current)
+                         int current, bool admin)
 {
 	const Lms__Rpc__Migration *m = r->migration;
 	if (!m || !m->sql || !m->name)
@@ -185,6 +271,17 @@ static int apply_migrate(struct svc_ctx *x, const Lms__Rpc__MigrateRequest *r,
 		                  "migration %u: checksum does not match its SQL",
 		                  m->version);
 	const struct svc_known_migration *k = known_migration(m->version);
+	/* Without an admin (a new cluster, no user yet) only the migrations
+	 * this lmsd was built with may run: anyone can reach the port. */
+	if (!admin && (!k || strcmp(k->sha256, hex) != 0))
+		return svc_refuse(x, LMS__RPC__STATUS__PERMISSION_DENIED,
+		                  "before the first user exists only the "
+		                  "migrations shipped with lmsd may be applied");
+	/* An authorised, well-formed migration this binary does not know:
+	 * applying it blindly could leave this node's schema unlike the
+	 * code's, skipping it would diverge, so the node stops. */
+	if (m->version > SVC_SCHEMA_KNOWN)
+		return unknown_schema(x, m->version);
 	if (k && strcmp(k->sha256, hex) != 0)
 		LMS_WARN("migration %u (%s) applied at index %llu differs from "
 		         "the one this lmsd was built with (checksum %s, built "
@@ -281,19 +378,9 @@ static int dispatch(struct svc_ctx *x, const Lms__Rpc__Command *cmd)
 static int apply_command(struct svc_ctx *x, const Lms__Rpc__Command *cmd)
 {
 	char err[256];
-	unsigned need = cmd->min_schema;
-	if (cmd->op_case == LMS__RPC__COMMAND__OP_MIGRATE &&
-	    cmd->migrate->migration &&
-	    cmd->migrate->migration->version > need)
-		need = cmd->migrate->migration->version;
-	if (need > SVC_SCHEMA_KNOWN) {
-		snprintf(x->err, sizeof x->err,
-		         "entry %llu needs LMS schema version %u, but this lmsd "
-		         "knows versions up to %u only: upgrade lmsd on this "
-		         "node (it stops rather than apply the entry wrongly)",
-		         (unsigned long long)x->index, need, SVC_SCHEMA_KNOWN);
-		return -1;
-	}
+	/* min_schema is set by the proposing lmsd (never by a client) */
+	if (cmd->min_schema > SVC_SCHEMA_KNOWN)
+		return unknown_schema(x, cmd->min_schema);
 	int current = svc_schema_version(x->conn, err, sizeof err);
 	if (current < 0) {
 		snprintf(x->err, sizeof x->err, "%s", err);
@@ -339,7 +426,9 @@ static int apply_command(struct svc_ctx *x, const Lms__Rpc__Command *cmd)
 					"only an admin may migrate the schema once "
 					"users exist");
 		}
-		return apply_migrate(x, cmd->migrate, current);
+		return apply_migrate(x, cmd->migrate, current,
+		                     x->actor &&
+		                     x->actor->role == LMS__RPC__ROLE__ROLE_ADMIN);
 	}
 	default:
 		if (!x->actor)

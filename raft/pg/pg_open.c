@@ -73,6 +73,17 @@ static const struct {
 	 "AND c.off + octet_length(c.data) > $2 ORDER BY c.off"},
 };
 
+int pgs_session_settings(PGconn *conn, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(conn, session_setup);
+	int rv = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rv && err && errlen)
+		snprintf(err, errlen, "could not restore the session settings: "
+		         "%s", PQresultErrorMessage(res));
+	PQclear(res);
+	return rv;
+}
+
 PGconn *pg_connect(struct pgs *pgs, const char *conninfo)
 {
 	PGconn *conn = PQconnectdb(conninfo);

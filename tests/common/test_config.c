@@ -546,10 +546,12 @@ static const struct bad_case bad_cases[] = {
 	  "key \"limits.max_upload_bytes\": 33554432 must be less than "
 	  "limits.max_frame_bytes (33554432)" },
 	/* auth */
-	{ { { "auth.scrypt_log2_n", "9" } },
-	  "key \"auth.scrypt_log2_n\": value 9 is out of range 10..24" },
+	{ { { "auth.scrypt_log2_n", "14" } },
+	  "key \"auth.scrypt_log2_n\": value 14 is out of range 15..24" },
 	{ { { "auth.scrypt_log2_n", "25" } },
-	  "key \"auth.scrypt_log2_n\": value 25 is out of range 10..24" },
+	  "key \"auth.scrypt_log2_n\": value 25 is out of range 15..24" },
+	{ { { "auth.scrypt_r", "256" } },
+	  "key \"auth.scrypt_r\": value 256 is out of range 1..255" },
 	{ { { "auth.scrypt_r", "0" } }, "key \"auth.scrypt_r\": value 0" },
 	{ { { "auth.scrypt_p", "0" } }, "key \"auth.scrypt_p\": value 0" },
 	/* tutor */

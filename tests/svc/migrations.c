@@ -216,6 +216,32 @@ void svc_migrations(void **state)
 		         "lms-migrate up", r->message);
 	lmsc_response_free(r);
 
+	/* Anyone can reach the port before the first user exists: only the
+	 * migrations lmsd ships may run then, and a version from the future
+	 * (which would stop the nodes) is refused like any out-of-order one. */
+	{
+		static char foreign_sql[] = "CREATE TABLE lms_spy (id int)";
+		char sum[65];
+		sv_sha256_hex(foreign_sql, strlen(foreign_sql), sum);
+		Lms__Rpc__Migration fm = LMS__RPC__MIGRATION__INIT;
+		fm.version = 1;
+		fm.name = "not_shipped";
+		fm.sql = foreign_sql;
+		fm.checksum = sum;
+		Lms__Rpc__MigrateRequest fr = LMS__RPC__MIGRATE_REQUEST__INIT;
+		fr.migration = &fm;
+		r = SV_CALL(c, NULL, migrate, MIGRATE, &fr);
+		sv_expect(r, LMS__RPC__STATUS__PERMISSION_DENIED,
+		          "an anonymous migration that lmsd does not ship");
+		lmsc_response_free(r);
+		fm.version = 9999;
+		r = SV_CALL(c, NULL, migrate, MIGRATE, &fr);
+		sv_expect(r, LMS__RPC__STATUS__FAILED_PRECONDITION,
+		          "an anonymous migration from the future");
+		lmsc_response_free(r);
+		cl_check_alive(cl);
+	}
+
 	/* ---- 2. status: pending everywhere */
 	int code = migrate_tool(cl, shipped, "status", out);
 	if (code != 0 || count(out, "schema version 0,") != 5 ||

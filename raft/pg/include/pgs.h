@@ -283,6 +283,13 @@ int pgs_open_reader(const char *conninfo,
  * server) and frees everything the handle owns. NULL is allowed. */
 void pgs_close(struct pgs *pgs);
 
+/* Sets again on conn the session settings every storage connection gets
+ * (time zone, date style, float digits, ...: what makes apply
+ * deterministic), e.g. after SQL from a state machine's migration that may
+ * have changed them. Inside a transaction the settings are transactional.
+ * 0, or -1 with a message in err. */
+int pgs_session_settings(PGconn *conn, char *err, size_t errlen);
+
 /* The message of the last failure on pgs ("" if none). */
 const char *pgs_errmsg(const struct pgs *pgs);
 
