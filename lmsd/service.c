@@ -525,10 +525,14 @@ static void hash_lookup_run(struct call *c, struct pgs *reader)
 			job_refuse(j, LMS__RPC__STATUS__FAILED_PRECONDITION,
 			           "the LMS schema is not installed yet: run "
 			           "lms-migrate up");
-		else
+		else {
+			/* the server's text stays in the node log: the caller
+			 * may not even be logged in */
+			LMS_WARN("could not read an account: %s",
+			         PQresultErrorMessage(res));
 			job_refuse(j, LMS__RPC__STATUS__UNAVAILABLE,
-			           "could not read the account: %s",
-			           PQresultErrorMessage(res));
+			           "could not read the account; retry");
+		}
 	} else if (PQntuples(res) == 1) {
 		j->found = true;
 		j->hash = strdup(PQgetvalue(res, 0, 0));
