@@ -270,6 +270,12 @@ static int apply_migrate(struct svc_ctx *x, const Lms__Rpc__MigrateRequest *r,
 		return svc_refuse(x, LMS__RPC__STATUS__INVALID_ARGUMENT,
 		                  "migration %u: checksum does not match its SQL",
 		                  m->version);
+	/* A well-formed next migration this binary does not know: applying
+	 * it blindly could leave this node's schema unlike the code's, and
+	 * refusing it could differ from what a newer lmsd decides, so the
+	 * node stops (before the admin check, which depends on knowing it). */
+	if (m->version > SVC_SCHEMA_KNOWN)
+		return unknown_schema(x, m->version);
 	const struct svc_known_migration *k = known_migration(m->version);
 	/* Without an admin (a new cluster, no user yet) only the migrations
 	 * this lmsd was built with may run: anyone can reach the port. */
@@ -277,11 +283,6 @@ static int apply_migrate(struct svc_ctx *x, const Lms__Rpc__MigrateRequest *r,
 		return svc_refuse(x, LMS__RPC__STATUS__PERMISSION_DENIED,
 		                  "before the first user exists only the "
 		                  "migrations shipped with lmsd may be applied");
-	/* An authorised, well-formed migration this binary does not know:
-	 * applying it blindly could leave this node's schema unlike the
-	 * code's, skipping it would diverge, so the node stops. */
-	if (m->version > SVC_SCHEMA_KNOWN)
-		return unknown_schema(x, m->version);
 	if (k && strcmp(k->sha256, hex) != 0)
 		LMS_WARN("migration %u (%s) applied at index %llu differs from "
 		         "the one this lmsd was built with (checksum %s, built "
