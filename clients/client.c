@@ -484,7 +484,15 @@ int lmsc_call_node(struct lmsc *c, size_t node, Lms__Rpc__Request *req,
 		return -EINVAL;
 	uint64_t deadline = lms_now_ms() + c->o.request_timeout_ms;
 	req->client_id = c->client_id;
-	return client_exchange(c, node, req, resp, deadline);
+	bool cached = c->fds[node] >= 0;
+	int rv = client_exchange(c, node, req, resp, deadline);
+	/* A kept connection may be dead since the node restarted: one more
+	 * try on a fresh one (a write resent carries the same client id and
+	 * seq, so it is not applied twice). */
+	if (cached && rv != 0 && rv != -ETIMEDOUT && rv != -ENOMEM &&
+	    rv != -EMSGSIZE && lms_now_ms() < deadline)
+		rv = client_exchange(c, node, req, resp, deadline);
+	return rv;
 }
 
 /*
