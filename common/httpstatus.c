@@ -58,6 +58,9 @@ static void http_on_request(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/metrics") == 0) {
 		code = s->h.metrics(s->h.arg, body);
 		type = "text/plain; version=0.0.4; charset=utf-8";
+	} else if (s->h.route && s->h.route(s->h.arg, req, path)) {
+		evbuffer_free(body);
+		return;
 	} else {
 		evbuffer_add_printf(body, "not found; try /health, /status or "
 		                    "/metrics\n");
@@ -107,4 +110,27 @@ void lms_http_free(struct lms_http *s)
 		return;
 	evhttp_free(s->http);
 	free(s);
+}
+
+void lms_http_json_str(struct evbuffer *out, const char *s, size_t len)
+{
+	evbuffer_add(out, "\"", 1);
+	size_t run = 0; /* bytes copied as they are, pending */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			run++;
+			continue;
+		}
+		evbuffer_add(out, s + i - run, run);
+		run = 0;
+		if (c == '"' || c == '\\')
+			evbuffer_add_printf(out, "\\%c", c);
+		else if (c == '\n')
+			evbuffer_add(out, "\\n", 2);
+		else
+			evbuffer_add_printf(out, "\\u%04x", c);
+	}
+	evbuffer_add(out, s + len - run, run);
+	evbuffer_add(out, "\"", 1);
 }

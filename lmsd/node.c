@@ -1534,8 +1534,12 @@ struct node *node_new(struct event_base *base, const struct lms_config *cfg,
 	                        cfg->limits.max_frame_bytes, err, errlen);
 	if (!n->rpc)
 		goto err;
-	struct lms_http_handlers h = {node_http_health, node_http_status,
-	                              node_http_metrics, n};
+	struct lms_http_handlers h = {
+		.health = node_http_health,
+		.status = node_http_status,
+		.metrics = node_http_metrics,
+		.arg = n,
+	};
 	n->http = lms_http_new(base, n->self->host,
 	                       (uint16_t)n->self->http_port, &h, err, errlen);
 	if (!n->http)

@@ -2,10 +2,12 @@
  * main.c -- tutord: the tutoring daemon (tutor.h has what it does).
  *
  *     tutord [--config FILE] [--password-file FILE] [--nodes LIST]
- *            [--http-host HOST] [--worker NAME] [--log-level L]
+ *            [--http-host HOST] [--http-port N] [--stream-host HOST]
+ *            [--worker NAME] [--log-level L]
  *
  * The main thread runs a libevent loop: SIGTERM/SIGINT and the status
- * server on tutor.http_port (/health, /status JSON, /metrics). One worker
+ * server on tutor.http_port (/health, /status JSON, /metrics, and the
+ * answer streams /v1/stream/<key> of live.h). One worker
  * thread runs tutor_run (blocking cluster and Ollama calls). A signal sets
  * the tutor's stop flag and breaks the loop; the worker's waits and its
  * Ollama request notice the flag within about a second, and main joins it.
@@ -20,21 +22,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "client.h"
 #include "config.h"
 #include "httpstatus.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
 #include "ollama.h"
 #include "tutor.h"
+#include "util.h"
 
 struct daemon {
 	struct event_base *base;
 	struct tutor *tutor;
+	struct live *live;
 	struct lms_metrics *reg;
 	struct lms_metric *m_claimed, *m_answered, *m_ollama_err,
 		*m_cluster_err, *m_tokens, *m_tps, *m_up, *m_latency;
@@ -49,8 +56,15 @@ static void usage(FILE *f)
 	      "$LMS_TUTOR_PASSWORD)\n"
 	      "  --nodes LIST          host:port,... of the nodes (default "
 	      "$LMS_NODES, else the config)\n"
-	      "  --http-host HOST      address of /health and /metrics "
-	      "(default 127.0.0.1)\n"
+	      "  --http-host HOST      address of /health, /metrics and the "
+	      "answer streams\n"
+	      "                        (default 127.0.0.1)\n"
+	      "  --http-port N         their port (default tutor.http_port)\n"
+	      "  --stream-host HOST    the host name students' clients use "
+	      "for the answer\n"
+	      "                        streams (default --http-host; this "
+	      "machine's name\n"
+	      "                        when that is 0.0.0.0 or ::)\n"
 	      "  --worker NAME         name in claims (default host:pid)\n"
 	      "  --log-level LEVEL     debug, info, warn or error\n"
 	      "  -h, --help, -V, --version\n", f);
@@ -102,30 +116,16 @@ static int on_health(void *arg, struct evbuffer *out)
 	return ok ? 200 : 503;
 }
 
-static void json_str(struct evbuffer *out, const char *s)
-{
-	evbuffer_add(out, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", c);
-		else
-			evbuffer_add(out, s, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}
-
 static int on_status(void *arg, struct evbuffer *out)
 {
 	struct daemon *d = arg;
 	struct tutor_stats s;
 	tutor_stats_get(d->tutor, &s);
 	evbuffer_add_printf(out, "{\"worker\":");
-	json_str(out, tutor_worker_name(d->tutor));
+	lms_http_json_str(out, tutor_worker_name(d->tutor),
+	                  strlen(tutor_worker_name(d->tutor)));
 	evbuffer_add_printf(out, ",\"state\":");
-	json_str(out, s.state);
+	lms_http_json_str(out, s.state, strlen(s.state));
 	evbuffer_add_printf(out,
 		",\"logged_in\":%s,\"ollama_up\":%s,\"claimed\":%llu,"
 		"\"answered\":%llu,\"ollama_errors\":%llu,"
@@ -135,6 +135,34 @@ static int on_status(void *arg, struct evbuffer *out)
 		(unsigned long long)s.ollama_errors,
 		(unsigned long long)s.cluster_errors);
 	return 200;
+}
+
+static int on_route(void *arg, struct evhttp_request *req,
+                    const char *path)
+{
+	struct daemon *d = arg;
+	return live_route(d->live, req, path);
+}
+
+/* "http://host:port/v1/stream/" (IPv6 literals bracketed). */
+static int stream_base(char *out, size_t cap, const char *stream_host,
+                       const char *http_host, unsigned port)
+{
+	char name[256];
+	const char *h = stream_host;
+	if (!h && (strcmp(http_host, "0.0.0.0") == 0 ||
+	           strcmp(http_host, "::") == 0)) {
+		if (gethostname(name, sizeof name) != 0)
+			return -1;
+		name[sizeof name - 1] = '\0';
+		h = name;
+	} else if (!h) {
+		h = http_host;
+	}
+	bool v6 = strchr(h, ':') != NULL;
+	int n = snprintf(out, cap, "http://%s%s%s:%u%s", v6 ? "[" : "", h,
+	                 v6 ? "]" : "", port, LIVE_PATH);
+	return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 static int on_metrics(void *arg, struct evbuffer *out)
@@ -212,6 +240,8 @@ int main(int argc, char **argv)
 		{"password-file", required_argument, NULL, 'p'},
 		{"nodes", required_argument, NULL, 'n'},
 		{"http-host", required_argument, NULL, 'H'},
+		{"http-port", required_argument, NULL, 'P'},
+		{"stream-host", required_argument, NULL, 'S'},
 		{"worker", required_argument, NULL, 'w'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
@@ -220,15 +250,18 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *pw_file = NULL, *nodes_arg = NULL;
 	const char *http_host = "127.0.0.1", *worker = NULL, *level = NULL;
+	const char *http_port_arg = NULL, *stream_host = NULL;
 	int ch;
 	lms_log_init("tutord", 0, LMS_LOG_INFO);
-	while ((ch = getopt_long(argc, argv, "c:p:n:H:w:l:hV", opts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "c:p:n:H:P:S:w:l:hV", opts, NULL)) !=
 	       -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'p': pw_file = optarg; break;
 		case 'n': nodes_arg = optarg; break;
 		case 'H': http_host = optarg; break;
+		case 'P': http_port_arg = optarg; break;
+		case 'S': stream_host = optarg; break;
 		case 'w': worker = optarg; break;
 		case 'l': level = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -251,6 +284,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lms_log_set_level(cfg.log.level);
+	uint64_t http_port = cfg.tutor.http_port;
+	if (http_port_arg &&
+	    lms_parse_u64(http_port_arg, 1, 65535, &http_port) != 0) {
+		LMS_ERROR("invalid --http-port \"%s\": 1..65535",
+		          http_port_arg);
+		lms_config_free(&cfg);
+		return 2;
+	}
 	if (level) {
 		enum lms_log_level l;
 		if (lms_log_level_parse(level, &l) != 0) {
@@ -285,21 +326,33 @@ int main(int argc, char **argv)
 		LMS_ERROR("could not initialise libcurl");
 		goto out;
 	}
+	char base_url[TUTOR_WORKER_MAX];
+	if (stream_base(base_url, sizeof base_url, stream_host, http_host,
+	                (unsigned)http_port) != 0) {
+		LMS_ERROR("the answer stream URL is too long (--stream-host)");
+		goto out;
+	}
+	/* the worker thread wakes the loop (live.h) */
+	if (evthread_use_pthreads() != 0 || !(d.base = event_base_new())) {
+		LMS_ERROR("could not create the event loop");
+		goto out;
+	}
+	if (!(d.live = live_new(d.base, cfg.limits.max_text_bytes))) {
+		LMS_ERROR("out of memory");
+		goto out;
+	}
 	struct tutor_options to = {
 		.cfg = &cfg,
 		.nodes = nodes,
 		.n_nodes = n_nodes,
 		.password = password,
 		.worker = worker,
+		.stream_base = base_url,
+		.live = d.live,
 	};
 	d.tutor = tutor_new(&to, err, sizeof err);
-	explicit_bzero(password, strlen(password));
 	if (!d.tutor) {
 		LMS_ERROR("%s", err);
-		goto out;
-	}
-	if (!(d.base = event_base_new())) {
-		LMS_ERROR("could not create the event loop");
 		goto out;
 	}
 	if (metrics_init(&d) != 0) {
@@ -310,10 +363,11 @@ int main(int argc, char **argv)
 		.health = on_health,
 		.status = on_status,
 		.metrics = on_metrics,
+		.route = on_route,
 		.arg = &d,
 	};
-	http = lms_http_new(d.base, http_host, (uint16_t)cfg.tutor.http_port,
-	                    &h, err, sizeof err);
+	http = lms_http_new(d.base, http_host, (uint16_t)http_port, &h, err,
+	                    sizeof err);
 	if (!http) {
 		LMS_ERROR("%s", err);
 		goto out;
@@ -332,7 +386,7 @@ int main(int argc, char **argv)
 	started = true;
 	LMS_INFO("tutord %s started: worker %s, model \"%s\", status on "
 	         "http://%s:%u/", LMS_VERSION, tutor_worker_name(d.tutor),
-	         cfg.tutor.model, http_host, cfg.tutor.http_port);
+	         cfg.tutor.model, http_host, (unsigned)http_port);
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
@@ -345,10 +399,12 @@ out:
 	if (sigint)
 		event_free(sigint);
 	lms_http_free(http);
+	live_free(d.live);
 	lms_metrics_free(d.reg);
 	if (d.base)
 		event_base_free(d.base);
 	tutor_free(d.tutor);
+	explicit_bzero(password, strlen(password));
 	free(password);
 	ollama_global_cleanup();
 	lms_config_free(&cfg);

@@ -520,17 +520,28 @@ static int req_setup(struct req_ctx *x, const char *path,
 	return OLLAMA_OK;
 }
 
+/* Whether the last transfer had a connection: a new one (connect time)
+ * or a kept one, which has no connect time but did reach the point of
+ * sending the request (pretransfer time) or got a status. */
+static bool client_connected(struct ollama_client *c)
+{
+	curl_off_t connect_us = 0, pretransfer_us = 0;
+	long status = 0;
+	curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+	curl_easy_getinfo(c->curl, CURLINFO_PRETRANSFER_TIME_T,
+			  &pretransfer_us);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	return connect_us > 0 || pretransfer_us > 0 || status > 0;
+}
+
 /* Turn a failed transfer (not one of our own callback errors) into a code. */
 static int client_curl_failure(struct req_ctx *x, CURLcode rc)
 {
 	struct ollama_client *c = x->c;
 	const char *why = c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
-	curl_off_t connect_us = 0;
 
 	if (rc == CURLE_ABORTED_BY_CALLBACK && x->stalled) {
-		curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T,
-				  &connect_us);
-		if (connect_us == 0)
+		if (!client_connected(c))
 			return client_fail(c, OLLAMA_ERR_UNREACHABLE,
 					   "could not connect to ollama at %s: "
 					   "no answer for %u ms",
@@ -547,9 +558,7 @@ static int client_curl_failure(struct req_ctx *x, CURLcode rc)
 				   "could not connect to ollama at %s: %s",
 				   c->url, why);
 	case CURLE_OPERATION_TIMEDOUT:
-		curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T,
-				  &connect_us);
-		if (connect_us == 0)
+		if (!client_connected(c))
 			return client_fail(c, OLLAMA_ERR_UNREACHABLE,
 					   "could not connect to ollama at %s: "
 					   "timed out after %u ms",

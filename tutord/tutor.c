@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "live.h"
 #include "log.h"
 #include "ollama.h"
 #include "prompt.h"
@@ -46,12 +47,60 @@ struct held {
 	double tps;
 };
 
+/* A growable byte buffer, always NUL-terminated once allocated. */
+struct tbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static int tbuf_add(struct tbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static void tbuf_free(struct tbuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof *b);
+}
+
+/*
+ * The answer as it streams (live.h): the raw visible text of the current
+ * Ollama request, how much of it is settled (`done`: no citation or blank
+ * pending at that point, so filtering it cannot change with what comes
+ * next), and the filtered text sent so far.
+ */
+struct stream_filter {
+	struct tbuf raw;
+	size_t done;
+	struct tbuf out;
+	size_t n_given;  /* labels S1..Sn of this prompt */
+};
+
 struct tutor {
 	const struct lms_config *cfg;
 	struct lmsc *c;
 	struct ollama_client *ollama;
 	char *password;
-	char worker[101];
+	char worker[TUTOR_WORKER_MAX + 1];       /* the name */
+	char claim_worker[TUTOR_WORKER_MAX + 1]; /* name + stream URL */
+	char *stream_base;                       /* NULL: no streams */
+	struct live *live;
+	struct stream_filter sf;
+	char last_error[256];                    /* of the last request */
 	char *token;
 	unsigned lease_ms;
 	unsigned idle_min, idle_max, retry_min, retry_max;
@@ -165,6 +214,23 @@ struct tutor *tutor_new(const struct tutor_options *o, char *err,
 		snprintf(t->worker, sizeof t->worker, "%s:%ld", host,
 		         (long)getpid());
 	}
+	snprintf(t->claim_worker, sizeof t->claim_worker, "%s", t->worker);
+	if (o->stream_base) {
+		t->live = o->live;
+		t->stream_base = strdup(o->stream_base);
+		if (!t->stream_base) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (strlen(t->worker) + 1 + strlen(t->stream_base) +
+		    LIVE_KEY_LEN > TUTOR_WORKER_MAX) {
+			snprintf(err, errlen, "worker name \"%s\" and stream "
+			         "URL %s are longer than %d bytes together: "
+			         "choose a shorter --worker", t->worker,
+			         t->stream_base, TUTOR_WORKER_MAX);
+			goto fail;
+		}
+	}
 	unsigned long lease = o->lease_ms ? o->lease_ms
 	                                  : 2ul * tc->request_timeout_ms;
 	if (lease < 10000)
@@ -226,6 +292,9 @@ void tutor_free(struct tutor *t)
 	if (!t)
 		return;
 	held_clear(&t->held);
+	tbuf_free(&t->sf.raw);
+	tbuf_free(&t->sf.out);
+	free(t->stream_base);
 	ollama_client_free(t->ollama);
 	lmsc_free(t->c);
 	if (t->password) {
@@ -338,8 +407,19 @@ static int chat_cancel(void *user)
 static int tutor_claim(struct tutor *t)
 {
 	Lms__Rpc__QueryClaimRequest q = LMS__RPC__QUERY_CLAIM_REQUEST__INIT;
+	char key[LIVE_KEY_LEN + 1] = "";
+	if (t->stream_base) {
+		if (live_key_new(key) != 0) {
+			LMS_ERROR("no random bytes for a stream key: %m");
+			return -1;
+		}
+		int n = snprintf(t->claim_worker, sizeof t->claim_worker,
+		                 "%s %s%s", t->worker, t->stream_base, key);
+		if (n < 0 || (size_t)n >= sizeof t->claim_worker)
+			return -1; /* tutor_new checked the length */
+	}
 	q.course = "";
-	q.worker = t->worker;
+	q.worker = t->claim_worker;
 	q.lease_ms = t->lease_ms;
 	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
 	req.op_case = LMS__RPC__REQUEST__OP_QUERY_CLAIM;
@@ -378,6 +458,7 @@ static int tutor_claim(struct tutor *t)
 			LMS_INFO("claimed question %llu of %s in %s",
 			         (unsigned long long)h->id, h->student,
 			         h->course);
+			live_begin(t->live, h->id, key);
 			STATS(t, t->stats.claimed++);
 		}
 	}
@@ -465,6 +546,92 @@ static bool blank(const char *s)
 
 /* ------------------------------------------------------------ answer */
 
+/* A '[' this close to the end may still become a citation. */
+#define CITATION_MAX 256
+
+/* Where the settled part of raw text p[0..len) ends, from `from` on:
+ * before an open '[' near the end, before trailing blanks (a citation
+ * that is dropped takes the blank before it along), on a character
+ * boundary. Filtering is local to each citation, so filtering the
+ * settled part alone gives what filtering the whole would give there. */
+static size_t settled_end(const char *p, size_t len, size_t from)
+{
+	size_t end = len;
+	for (size_t i = len; i > from && len - i < CITATION_MAX; i--) {
+		if (p[i - 1] == ']')
+			break;
+		if (p[i - 1] == '[') {
+			end = i - 1;
+			break;
+		}
+	}
+	while (end > from && p[end - 1] == ' ')
+		end--;
+	while (end > from && ((unsigned char)p[end] & 0xC0) == 0x80)
+		end--;
+	return end;
+}
+
+/* Filters raw[done..upto) and sends the result to the answer stream
+ * (within the answer's size limit). */
+static void stream_settle(struct tutor *t, size_t upto)
+{
+	struct stream_filter *f = &t->sf;
+	if (upto <= f->done)
+		return;
+	char keep = f->raw.p[upto];
+	f->raw.p[upto] = '\0';
+	char *seg = tutor_citations_filter(f->raw.p + f->done, f->n_given,
+	                                   NULL);
+	f->raw.p[upto] = keep;
+	f->done = upto;
+	if (!seg)
+		return; /* the client compares with the stored answer */
+	size_t n = strlen(seg);
+	if (t->max_answer && f->out.len + n > t->max_answer) {
+		n = f->out.len < t->max_answer ? t->max_answer - f->out.len : 0;
+		while (n > 0 && ((unsigned char)seg[n] & 0xC0) == 0x80)
+			n--;
+	}
+	if (n && tbuf_add(&f->out, seg, n) == 0)
+		live_text(t->live, seg, n);
+	free(seg);
+}
+
+static int on_content(const char *text, size_t len, void *user)
+{
+	struct tutor *t = user;
+	struct stream_filter *f = &t->sf;
+	if (tbuf_add(&f->raw, text, len) != 0)
+		return 0;
+	stream_settle(t, settled_end(f->raw.p, f->raw.len, f->done));
+	return 0;
+}
+
+/* A new Ollama request: the stream starts again. */
+static void stream_restart(struct tutor *t, size_t n_given)
+{
+	struct stream_filter *f = &t->sf;
+	f->raw.len = f->out.len = f->done = 0;
+	f->n_given = n_given;
+	live_attempt(t->live);
+}
+
+/* The request succeeded with `answer` (filtered, cut): send what is
+ * still held back, and tell whether the stream carried exactly it. */
+static void stream_complete(struct tutor *t, const char *answer)
+{
+	struct stream_filter *f = &t->sf;
+	if (f->raw.len)
+		stream_settle(t, f->raw.len);
+	if (f->out.len != strlen(answer) ||
+	    (f->out.len && memcmp(f->out.p, answer, f->out.len) != 0))
+		LMS_WARN("question %llu: the streamed text differs from the "
+		         "answer stored (%zu vs %zu bytes)",
+		         (unsigned long long)t->held.id, f->out.len,
+		         strlen(answer));
+}
+
 /* Ask Ollama for the held question; 0 with held.answer set, -1. */
 static int tutor_generate(struct tutor *t)
 {
@@ -517,10 +684,12 @@ static int tutor_generate(struct tutor *t)
 		.messages = msgs,
 		.n_messages = 2,
 		.stream = true,
+		.on_content = t->live ? on_content : NULL,
 		.should_cancel = chat_cancel,
 		.user = t,
 	};
 	struct ollama_result res;
+	stream_restart(t, p.n_sources);
 	rv = ollama_chat(t->ollama, &cr, &res);
 	if (rv == OLLAMA_OK && blank(res.answer)) {
 		rv = OLLAMA_ERR_MALFORMED;
@@ -537,6 +706,7 @@ static int tutor_generate(struct tutor *t)
 			stats_state(t, "question %llu waits for ollama: %s",
 			            (unsigned long long)h->id, res.message);
 		}
+		lms_strlcpy(t->last_error, res.message, sizeof t->last_error);
 		ollama_result_free(&res);
 		tutor_prompt_free(&p);
 		return -1;
@@ -588,6 +758,8 @@ static int tutor_generate(struct tutor *t)
 	}
 	if (t->max_answer)
 		utf8_cut(h->answer, t->max_answer);
+	if (t->live)
+		stream_complete(t, h->answer);
 	return 0;
 }
 
@@ -601,7 +773,7 @@ static int tutor_store(struct tutor *t)
 	a.body = h->answer;
 	a.sources = h->sources;
 	a.n_sources = h->n_sources;
-	a.worker = t->worker;
+	a.worker = t->claim_worker;
 	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
 	req.op_case = LMS__RPC__REQUEST__OP_QUERY_ANSWER;
 	req.query_answer = &a;
@@ -620,6 +792,7 @@ static int tutor_store(struct tutor *t)
 		LMS_WARN("answer to question %llu refused: %s: %s",
 		         (unsigned long long)h->id,
 		         lmsc_status_name(r->status), r->message);
+		live_end(t->live, false, r->message);
 	} else {
 		double secs = (double)(lms_now_ms() - h->claimed_ms) / 1000.0;
 		LMS_INFO("answered question %llu in %.1f s (%zu sources, "
@@ -629,6 +802,7 @@ static int tutor_store(struct tutor *t)
 		          t->stats.tokens += h->eval_count,
 		          t->stats.last_tokens_per_second = h->tps,
 		          lms_metric_observe(&t->stats.latency, secs)));
+		live_end(t->live, true, NULL);
 	}
 	lmsc_response_free(r);
 	held_clear(h);
@@ -663,6 +837,8 @@ void tutor_run(struct tutor *t)
 			LMS_WARN("giving question %llu back: its claim runs "
 			         "out before another request could end",
 			         (unsigned long long)h->id);
+			live_end(t->live, false, "this tutor's claim runs out; "
+			         "the question waits for the next free tutor");
 			held_clear(h);
 		}
 		if (!h->valid) {
@@ -689,6 +865,7 @@ void tutor_run(struct tutor *t)
 			STATS(t, up = t->stats.ollama_up);
 			ollama_ok = up;
 			retry = backoff_next(retry, t->retry_min, t->retry_max);
+			live_wait(t->live, t->last_error, retry);
 			tutor_sleep(t, retry);
 			continue;
 		}
@@ -699,5 +876,8 @@ void tutor_run(struct tutor *t)
 		}
 		retry = 0;
 	}
+	if (t->held.valid)
+		live_end(t->live, false, "the tutor is stopping; the question "
+		         "waits for the next tutor");
 	stats_state(t, "stopped");
 }

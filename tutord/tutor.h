@@ -16,11 +16,13 @@
  *   2. while Ollama is not known to be up: GET /api/tags for the model
  *      (a clear message when it is not pulled or not reachable), retried
  *      with backoff; no question is claimed meanwhile;
- *   3. QueryClaim (worker = "host:pid", lease = 2 x request timeout); none
- *      open: wait with a backoff of 200 ms doubling to 2 s;
+ *   3. QueryClaim (worker = "host:pid" and the URL of this claim's
+ *      answer stream, live.h; lease = 2 x request timeout); none open:
+ *      wait with a backoff of 200 ms doubling to 2 s;
  *   4. the student's level (Progress; refused -> intermediate), the
  *      material (MaterialSearch, top 5 within a char budget), the prompt
- *      (prompt.h), /api/chat streamed;
+ *      (prompt.h), /api/chat streamed; the visible text goes to the
+ *      answer stream as it comes, citations filtered once complete;
  *   5. Ollama failed: nothing is stored. The question stays claimed by
  *      this worker and is retried here with backoff while enough of the
  *      lease remains for a whole request; after that it is dropped and its
@@ -49,6 +51,10 @@
 #include "metrics.h"
 
 struct lms_config;
+struct live;
+
+/* The longest worker field the service takes (a claim's claimed_by). */
+#define TUTOR_WORKER_MAX 200
 
 struct tutor_options {
 	const struct lms_config *cfg;  /* borrowed */
@@ -56,6 +62,11 @@ struct tutor_options {
 	size_t n_nodes;
 	const char *password;          /* copied */
 	const char *worker;            /* NULL: "host:pid" */
+	/* Answer streams (live.h): the URL prefix ".../v1/stream/" that
+	 * each claim's key is appended to, and the live state the worker
+	 * feeds. NULL: no streams. */
+	const char *stream_base;       /* copied */
+	struct live *live;             /* borrowed */
 	unsigned lease_ms;             /* 0: 2 x tutor.request_timeout_ms */
 	unsigned idle_min_ms;          /* 0: 200 */
 	unsigned idle_max_ms;          /* 0: 2000 */

@@ -6,13 +6,9 @@
  *   query list [CODE] [--open] [--to T] query show ID
  *   query answer ID "answer"
  *
- * `lms ask` and the tutor: the issue wants the tutor's answer streamed
- * as it is generated. The tutor daemon (tutord) does not exist yet, so
- * for now `ask` posts the question addressed to the tutor, shows the
- * course-material excerpts that match it (material_search: what the tutor
- * will read) and polls query_get until an answer arrives or --wait
- * seconds pass. STREAMING COMES WITH TUTORD: replace the polling loop in
- * cmd_ask() with the streaming call once tutord and its protocol exist.
+ * `lms ask` prints the tutor's answer as the model produces it: tutord
+ * serves the answer it is generating on its status port, and the claim
+ * stored with the question names that stream (tutord/live.h, stream.c).
  * Without an answer in time the question stays posted and `ask` exits 0,
  * pointing at `lms query show ID`.
  */
@@ -24,8 +20,10 @@
 #include "lms.h"
 #include "util.h"
 
-#define ASK_WAIT_DEFAULT_S 60
-#define ASK_POLL_MS 1000
+#define ASK_WAIT_DEFAULT_S 120
+#define ASK_POLL_MS 300
+#define ASK_NOTICE_MS 3000
+#define CURL_ERR_MAX 512
 #define ASK_EXCERPTS 3
 #define ASK_EXCERPT_CHARS 300
 
@@ -63,6 +61,19 @@ static void print_text(const char *indent, const char *text)
 	}
 }
 
+static void print_sources(const Lms__Rpc__Answer *an)
+{
+	if (an->n_sources)
+		printf("\nSources:\n");
+	for (size_t k = 0; k < an->n_sources; k++) {
+		const Lms__Rpc__Source *s = an->sources[k];
+		printf("  [%s] %s (material %llu%s)\n",
+		       *s->label ? s->label : fmt("%zu", k + 1), s->title,
+		       (unsigned long long)s->material_id,
+		       s->page ? fmt(", page %u", s->page) : "");
+	}
+}
+
 static void print_answers(const Lms__Rpc__Query *q)
 {
 	for (size_t i = 0; i < q->n_answers; i++) {
@@ -72,13 +83,7 @@ static void print_answers(const Lms__Rpc__Query *q)
 		       an->by_tutor ? " (AI tutor)" : "",
 		       fmt_time(an->answered_at, tm, sizeof tm));
 		print_text("  ", an->body);
-		for (size_t k = 0; k < an->n_sources; k++) {
-			const Lms__Rpc__Source *s = an->sources[k];
-			printf("  [%s] %s (material %llu%s)\n",
-			       *s->label ? s->label : fmt("%zu", k + 1), s->title,
-			       (unsigned long long)s->material_id,
-			       s->page ? fmt(", page %u", s->page) : "");
-		}
+		print_sources(an);
 	}
 }
 
@@ -125,6 +130,91 @@ static Lms__Rpc__Response *query_get(struct cli *cli, uint64_t id, int *rc)
 
 /* ------------------------------------------------------------ ask */
 
+/* The course-material excerpts that match the question (what the tutor
+ * reads too); NULL when the search failed (best effort: it does not fail
+ * the question). */
+static Lms__Rpc__Response *ask_excerpts(struct cli *cli, const char *course,
+                                        const char *question)
+{
+	Lms__Rpc__MaterialSearchRequest ms =
+		LMS__RPC__MATERIAL_SEARCH_REQUEST__INIT;
+	ms.course = (char *)course;
+	ms.query = (char *)question;
+	ms.limit = ASK_EXCERPTS;
+	ms.max_chars = ASK_EXCERPTS * ASK_EXCERPT_CHARS;
+	Lms__Rpc__Request sq = LMS__RPC__REQUEST__INIT;
+	SET_OP(&sq, material_search, MATERIAL_SEARCH, &ms);
+	Lms__Rpc__Response *sr = NULL;
+	cli->mute = true;
+	int rc = cli_call(cli, &sq, CALL_READ, RESULT(MATERIAL_SEARCH), &sr,
+	                  NULL);
+	cli->mute = false;
+	return rc == 0 ? sr : NULL;
+}
+
+static void print_excerpts(const Lms__Rpc__Response *sr)
+{
+	const Lms__Rpc__MaterialSearchResponse *s =
+		sr ? sr->material_search : NULL;
+	if (!s || !s->n_chunks) {
+		printf("No course material matches the question.\n");
+		return;
+	}
+	printf("Meanwhile, from the course materials:\n");
+	for (size_t i = 0; i < s->n_chunks; i++) {
+		const Lms__Rpc__MaterialChunk *c = s->chunks[i];
+		printf("  [%zu] %s%s\n", i + 1, c->title,
+		       c->page ? fmt(", page %u", c->page) : "");
+		char ex[4 * ASK_EXCERPT_CHARS];
+		printf("      %s\n", fmt_excerpt(c->text, ASK_EXCERPT_CHARS, ex,
+		                                 sizeof ex));
+	}
+	fflush(stdout);
+}
+
+/* The excerpts shown at most once while waiting for the tutor. */
+struct ask_excerpts {
+	struct cli *cli;
+	const char *course, *question;
+	Lms__Rpc__Response *found; /* NULL until fetched (or failed) */
+	bool fetched, shown;
+};
+
+static void excerpts_fetch(struct ask_excerpts *e)
+{
+	if (!e->fetched)
+		e->found = ask_excerpts(e->cli, e->course, e->question);
+	e->fetched = true;
+}
+
+static void excerpts_show(void *arg)
+{
+	struct ask_excerpts *e = arg;
+	if (e->shown)
+		return;
+	excerpts_fetch(e);
+	putchar('\n');
+	print_excerpts(e->found);
+	e->shown = true;
+}
+
+static void ask_wait_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * lms ask: post the question to the tutor, then until it is answered or
+ * --wait runs out: poll the question; once a tutor claims it, follow the
+ * answer stream named in the claim and print the text as it comes (the
+ * stream ends when the answer is stored, or when that tutor gives the
+ * question up: then poll again). When no tutor has started within
+ * ASK_NOTICE_MS, or the tutor reports its model down, say so and show the
+ * matching material excerpts. At the end the stored answer is what
+ * counts: its sources are printed, and the whole answer again if the
+ * stream showed something else.
+ */
 static int cmd_ask(struct cli *cli, const struct args *a)
 {
 	uint64_t wait_s = ASK_WAIT_DEFAULT_S;
@@ -143,90 +233,101 @@ static int cmd_ask(struct cli *cli, const struct args *a)
 	if (people) {
 		printf("Asked the tutor (question %llu).\n",
 		       (unsigned long long)id);
-		if (wait_s)
-			printf("Waiting for the tutor (up to %llu s)...\n",
-			       (unsigned long long)wait_s);
 		fflush(stdout);
 	}
+	struct ask_stream st;
+	if (ask_stream_init(&st, people) != 0)
+		return cli_error(cli, EXIT_FAIL, "internal", "out of memory");
 
-	/* what the tutor will read: shown while waiting (best effort: a
-	 * failed search does not fail the question) */
-	json_t *excerpts = json_array();
-	Lms__Rpc__MaterialSearchRequest ms =
-		LMS__RPC__MATERIAL_SEARCH_REQUEST__INIT;
-	ms.course = a->pos[0];
-	ms.query = a->pos[1];
-	ms.limit = ASK_EXCERPTS;
-	ms.max_chars = ASK_EXCERPTS * ASK_EXCERPT_CHARS;
-	Lms__Rpc__Request sq = LMS__RPC__REQUEST__INIT;
-	SET_OP(&sq, material_search, MATERIAL_SEARCH, &ms);
-	Lms__Rpc__Response *sr = NULL;
-	cli->mute = true;
-	int src = cli_call(cli, &sq, CALL_READ, RESULT(MATERIAL_SEARCH), &sr,
-	                   NULL);
-	cli->mute = false;
-	if (src == 0) {
-		const Lms__Rpc__MaterialSearchResponse *s = sr->material_search;
-		if (people && s->n_chunks)
-			printf("\nMeanwhile, from the course materials:\n");
-		for (size_t i = 0; i < s->n_chunks; i++) {
-			const Lms__Rpc__MaterialChunk *c = s->chunks[i];
-			json_array_append_new(excerpts, pb_json(&c->base));
-			if (!people)
-				continue;
-			printf("  [%zu] %s%s\n", i + 1, c->title,
-			       c->page ? fmt(", page %u", c->page) : "");
-			char ex[4 * ASK_EXCERPT_CHARS];
-			printf("      %s\n", fmt_excerpt(c->text, ASK_EXCERPT_CHARS,
-			                                 ex, sizeof ex));
-		}
-		if (people && s->n_chunks)
-			putchar('\n');
-		fflush(stdout);
-	}
-	lmsc_response_free(sr);
-
-	/* poll for the answer (until tutord streams it, see the top) */
-	uint64_t deadline = lms_now_ms() + wait_s * 1000;
+	struct ask_excerpts ex = {.cli = cli, .course = a->pos[0],
+	                          .question = a->pos[1]};
+	st.on_waiting = excerpts_show;
+	st.arg = &ex;
+	bool notice_shown = false;
+	uint64_t start = lms_now_ms();
+	uint64_t deadline = start + wait_s * 1000;
+	char tried[256] = ""; /* the last stream followed */
 	Lms__Rpc__Response *qr = NULL;
 	bool answered = false;
 	for (;;) {
 		lmsc_response_free(qr);
 		qr = query_get(cli, id, &rc);
-		if (!qr) {
-			json_decref(excerpts);
-			return rc;
-		}
+		if (!qr)
+			goto out;
 		const Lms__Rpc__Query *q = qr->query_get->query;
 		answered = q && q->status == LMS__RPC__QUERY_STATUS__QUERY_ANSWERED;
-		if (answered || lms_now_ms() >= deadline)
+		uint64_t now = lms_now_ms();
+		if (answered)
 			break;
-		struct timespec ts = {ASK_POLL_MS / 1000,
-		                      (ASK_POLL_MS % 1000) * 1000000L};
-		nanosleep(&ts, NULL);
+		if (people && !notice_shown &&
+		    (now - start >= ASK_NOTICE_MS || now >= deadline)) {
+			notice_shown = true;
+			printf("\nWaiting for the tutor: no tutor has started on "
+			       "the question yet (it may be busy, or its model "
+			       "server down). The question stays posted.\n");
+			excerpts_show(&ex);
+		}
+		if (now >= deadline)
+			break;
+		const char *url = q && q->status ==
+		                  LMS__RPC__QUERY_STATUS__QUERY_CLAIMED
+		                  ? ask_stream_url(q->claimed_by) : NULL;
+		if (people && url && strcmp(url, tried) != 0) {
+			snprintf(tried, sizeof tried, "%s", url);
+			char err[CURL_ERR_MAX];
+			if (ask_stream_follow(&st, url, deadline, err,
+			                      sizeof err) != 0)
+				printf("\n(%s; waiting for the stored "
+				       "answer)\n", err);
+			else if (!st.stored && *st.reason)
+				printf("\n(%s)\n", st.reason);
+			fflush(stdout);
+			notice_shown = true;
+			continue;
+		}
+		ask_wait_ms(ASK_POLL_MS);
 	}
 	const Lms__Rpc__Query *q = qr->query_get->query;
+	const Lms__Rpc__Answer *an =
+		answered && q && q->n_answers ? q->answers[q->n_answers - 1]
+		                              : NULL;
 	if (cli->json) {
+		excerpts_fetch(&ex);
+		const Lms__Rpc__Response *sr = ex.found;
+		json_t *xs = json_array();
+		for (size_t i = 0; sr && i < sr->material_search->n_chunks; i++)
+			json_array_append_new(
+				xs, pb_json(&sr->material_search->chunks[i]->base));
 		json_t *j = json_object();
 		json_object_set_new(j, "query", pb_json(q ? &q->base : NULL));
 		json_object_set_new(j, "answered", json_boolean(answered));
-		json_object_set_new(j, "excerpts", excerpts);
-		excerpts = NULL;
+		json_object_set_new(j, "excerpts", xs);
 		out_json(j);
 	} else if (cli->quiet) {
-		if (answered && q && q->n_answers)
-			printf("%s\n", q->answers[q->n_answers - 1]->body);
+		if (an)
+			printf("%s\n", an->body);
 		else
 			printf("%llu\n", (unsigned long long)id);
-	} else if (answered && q) {
+	} else if (an && st.shown_any && strcmp(st.text, an->body) == 0) {
+		/* the stream showed exactly the stored answer */
+		if (!st.at_line_start)
+			putchar('\n');
+		print_sources(an);
+	} else if (an) {
+		if (st.shown_any)
+			printf("\n\nThe answer as stored:\n");
 		print_answers(q);
 	} else {
-		printf("No answer yet; the question stays posted. See it later "
-		       "with \"lms query show %llu\".\n", (unsigned long long)id);
+		printf("\nNo answer yet; the question stays posted. See it "
+		       "later with \"lms query show %llu\".\n",
+		       (unsigned long long)id);
 	}
-	json_decref(excerpts);
+	rc = 0;
+out:
+	lmsc_response_free(ex.found);
 	lmsc_response_free(qr);
-	return 0;
+	ask_stream_free(&st);
+	return rc;
 }
 
 /* ------------------------------------------------------------ query */
@@ -366,7 +467,8 @@ static int cmd_query_answer(struct cli *cli, const struct args *a)
 
 static const struct opt_spec ask_opts[] = {
 	{"wait", 0, OPT_VALUE, "S",
-	 "wait at most S seconds for the answer (default 60, 0: do not wait)"},
+	 "wait at most S seconds for the answer (default 120, 0: do not "
+	 "wait)"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -385,9 +487,12 @@ static const struct opt_spec list_opts[] = {
 const struct command cmds_query[] = {
 	{"ask", "CODE QUESTION", 2, 2, ask_opts,
 	 "ask the AI tutor and wait for its answer",
-	 "Shows the matching course-material excerpts while waiting. Until "
-	 "the tutor\nstreams its answers (tutord), lms polls for the answer; "
-	 "without one in time\nthe question stays posted (lms query show ID).\n",
+	 "The answer appears as the tutor's model writes it, then its "
+	 "sources. When no\ntutor has started within a few seconds, or its "
+	 "model server is down, lms says\nso and shows the matching "
+	 "course-material excerpts meanwhile. Without an\nanswer in time the "
+	 "question stays posted: lms query show ID shows it later.\nWith "
+	 "--json or -q nothing is streamed: the result comes at the end.\n",
 	 cmd_ask},
 	{"query post", "CODE QUESTION", 2, 2, post_opts,
 	 "ask a question in a course", NULL, cmd_query_post},

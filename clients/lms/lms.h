@@ -296,6 +296,34 @@ void spinner_stop(struct spinner *s);
  * without its newline; NULL at end of input. */
 char *prompt_line(const char *prompt);
 
+/* ------------------------------------------------------------ stream.c */
+
+/* Following a tutor's answer stream (tutord/live.h) for `lms ask`. */
+struct ask_stream {
+	bool print;          /* show the text on stdout as it comes */
+	unsigned attempt;    /* the tutor's request being shown (0: none) */
+	char *text;          /* its text so far, NUL-terminated */
+	size_t text_len;
+	bool waiting;        /* the tutor said it waits for its model */
+	bool interrupted;    /* an attempt failed on the way */
+	bool ended, stored;  /* the end line came: stored or released */
+	char reason[256];    /* why it was released */
+	bool shown_any;      /* some text was printed */
+	bool at_line_start;
+	/* called once, the first time the tutor says it waits for its
+	 * model (may be NULL) */
+	void (*on_waiting)(void *arg);
+	void *arg;
+};
+/* The stream URL in a question's claimed_by, or NULL. */
+const char *ask_stream_url(const char *claimed_by);
+int ask_stream_init(struct ask_stream *st, bool print); /* 0 or -1 */
+void ask_stream_free(struct ask_stream *st);
+/* Follows url until the stream ends (0: st->ended) or fails (-1, why in
+ * err), at the latest at deadline_ms (lms_now_ms clock). */
+int ask_stream_follow(struct ask_stream *st, const char *url,
+                      uint64_t deadline_ms, char *err, size_t errlen);
+
 /* ------------------------------------------------------------ commands */
 
 extern const struct command cmds_account[];
