@@ -202,11 +202,16 @@ static void sub_unlink(struct sub *u)
 	free(u);
 }
 
-/* The client went away: libevent frees the request itself. */
+/* The client went away. libevent 2.1 frees a request still attached to
+ * the connection with it; one whose reply was in progress (ours: a
+ * chunked reply not yet ended) it detaches first and leaves to us. */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
 	(void)conn;
-	sub_unlink(arg);
+	struct sub *u = arg;
+	if (evhttp_request_get_connection(u->req) == NULL)
+		evhttp_request_free(u->req);
+	sub_unlink(u);
 }
 
 static void sub_finish(struct sub *u)
