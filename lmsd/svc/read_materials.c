@@ -23,6 +23,9 @@
  *     ranked chunks are never taken in its place, the tutor gets the best
  *     ones in order). Only when the best chunk alone is over the budget is
  *     it cut to max_chars characters, so a small budget still gets text;
+ *   - each chunk carries its material's title and topic (lms.material:
+ *     the topic as uploaded, "" when none was given), which the tutor can
+ *     set beside the student's per-topic progress (read_progress.c);
  *   - an empty query, or one of stop words only, finds nothing: an empty
  *     answer, not an error (PostgreSQL raises a NOTICE for such a query,
  *     which the node's connections do not show: raft/pg/pg_open.c sets
@@ -258,7 +261,7 @@ int read_material_search(struct svc_ctx *x,
 		"    websearch_to_tsquery('english', $4) AS l), "
 		"hit AS ( "
 		"  SELECT c.material_id, c.chunk_no, c.page, m.title, c.body, "
-		"    numnode(q.s) > 0 AND c.tsv @@ q.s AS strict, "
+		"    m.topic, numnode(q.s) > 0 AND c.tsv @@ q.s AS strict, "
 		"    c.tsv, q.s, q.l "
 		"  FROM q, lms.material_chunk c "
 		"  JOIN lms.material m ON m.id = c.material_id "
@@ -266,7 +269,8 @@ int read_material_search(struct svc_ctx *x,
 		"    AND ((numnode(q.s) > 0 AND c.tsv @@ q.s) "
 		"      OR (numnode(q.l) > 0 AND c.tsv @@ q.l))) "
 		"SELECT material_id, chunk_no, page, title, body, "
-		"  ts_rank_cd(tsv, CASE WHEN strict THEN s ELSE l END) AS rank "
+		"  ts_rank_cd(tsv, CASE WHEN strict THEN s ELSE l END) "
+		"    AS rank, topic "
 		"FROM hit "
 		"ORDER BY strict DESC, rank DESC, material_id, chunk_no "
 		"LIMIT $3", &p);
@@ -295,6 +299,7 @@ int read_material_search(struct svc_ctx *x,
 		c->title = rdu_dup(PQgetvalue(res, r, 3), &oom);
 		c->text = rdu_dup(body, &oom);
 		c->rank = svc_f64(res, r, 5);
+		c->topic = rdu_dup(PQgetvalue(res, r, 6), &oom);
 		if (chars > budget) { /* the best chunk alone is over */
 			if (c->text != protobuf_c_empty_string)
 				utf8_cut(c->text, budget);

@@ -32,6 +32,20 @@
  *                otherwise; "" when k < 3. Computed exactly in integers:
  *                with A = r(k-1) + rk and B = r1 + ... + r(k-2) in
  *                hundredths and m = k - 2, d > 5 <=> A*m - 2*B > 1000*m.
+ *   topics       one per topic of the counted grades above: a counted
+ *                grade has the topics of its assignment
+ *                (lms.assignment.topics, each distinct topic once; an
+ *                assignment without topics counts in no topic). Ordered by
+ *                topic, bytewise (COLLATE "C"); only topics with at least
+ *                one counted grade. Per topic, over the counted grades
+ *                with that topic:
+ *                  graded   how many
+ *                  average  their mean as above (numeric, rounded half up
+ *                           to two decimals), level from it as above
+ *                  recent   the last (up to) 5, as above (assignment due
+ *                           time, then id; oldest first)
+ *                (no trend per topic). Topics are compared as written:
+ *                "Raft" and "raft" are two topics.
  *
  * stats, for the course's instructors and TAs and admins:
  *   students           enrolled as students
@@ -85,6 +99,78 @@ static const char *trend_of(const int64_t *r, size_t k)
 }
 
 /* ------------------------------------------------------------ progress */
+
+/*
+ * The topics of g, the progress of student_id in course_id: one row per
+ * (topic, counted grade), grouped by topic and in due order within it,
+ * with the topic's average computed by the database (exact numeric, as
+ * the overall average). 0, or -1 (x->err set; g keeps what was built,
+ * the caller frees it).
+ */
+static int progress_topics(struct svc_ctx *x, int64_t course_id,
+                           int64_t student_id, Lms__Rpc__Progress *g)
+{
+	struct svc_params p;
+	svc_params_init(&p);
+	svc_p_i64(&p, course_id);
+	svc_p_i64(&p, student_id);
+	svc_p_text(&p, x->now);
+	PGresult *res = svc_query(x,
+		"SELECT t.topic, round(k.norm, 2), "
+		"  round(avg(k.norm) OVER "
+		"    (PARTITION BY t.topic COLLATE \"C\"), 2) "
+		"FROM lms.assignment a "
+		"JOIN LATERAL ( "
+		"  SELECT g.final_score * 100 / a.max_points AS norm "
+		"  FROM lms.submission s "
+		"  JOIN lms.grade g ON g.submission_id = s.id "
+		"  WHERE s.assignment_id = a.id AND s.student_id = $2 "
+		"  ORDER BY s.attempt DESC LIMIT 1) k ON true "
+		"CROSS JOIN LATERAL ( "
+		"  SELECT DISTINCT u FROM unnest(a.topics) u) t(topic) "
+		"WHERE a.course_id = $1 AND a.opens_at <= $3::timestamptz "
+		"ORDER BY t.topic COLLATE \"C\", a.due_at, a.id", &p);
+	if (!res)
+		return -1;
+	int n = PQntuples(res);
+	size_t ntopics = 0;
+	for (int r = 0; r < n; r++)
+		if (r == 0 || strcmp(PQgetvalue(res, r, 0),
+		                     PQgetvalue(res, r - 1, 0)) != 0)
+			ntopics++;
+	bool oom = false;
+	g->topics = rdu_array(ntopics, &oom);
+	/* each topic's rows [b, e) */
+	for (int b = 0, e; b < n && !oom; b = e) {
+		const char *name = PQgetvalue(res, b, 0);
+		for (e = b + 1;
+		     e < n && strcmp(PQgetvalue(res, e, 0), name) == 0; e++)
+			;
+		Lms__Rpc__TopicProgress *tp = malloc(sizeof *tp);
+		if (!tp) {
+			oom = true;
+			break;
+		}
+		lms__rpc__topic_progress__init(tp);
+		g->topics[g->n_topics++] = tp;
+		tp->topic = rdu_dup(name, &oom);
+		tp->graded = (uint32_t)(e - b);
+		int64_t avg_h = rdu_hundredths(res, b, 2);
+		tp->average = rdu_score(avg_h);
+		tp->level = rdu_dup(level_of(avg_h), &oom);
+		int first = e - b > RECENT_MAX ? e - RECENT_MAX : b;
+		tp->recent = malloc((size_t)(e - first) * sizeof *tp->recent);
+		if (!tp->recent) {
+			oom = true;
+			break;
+		}
+		for (int r = first; r < e; r++)
+			tp->recent[tp->n_recent++] =
+				rdu_score(rdu_hundredths(res, r, 1));
+	}
+	PQclear(res);
+	return oom ? rdu_oom(x) : 0;
+}
 
 /* The progress of student_id (username student) in course_id (code). */
 static int progress_one(struct svc_ctx *x, int64_t course_id,
@@ -169,6 +255,8 @@ static int progress_one(struct svc_ctx *x, int64_t course_id,
 	}
 	if (oom)
 		return rdu_fail(x, &g->base, true);
+	if (g->graded && progress_topics(x, course_id, student_id, g) < 0)
+		return rdu_fail(x, &g->base, false);
 	*out = g;
 	return 1;
 }

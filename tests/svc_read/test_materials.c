@@ -1,8 +1,9 @@
 /*
  * test_materials.c -- material_list / material_get and material_search:
  * who may read, paging, and retrieval quality on six materials of
- * distinct topics (the right chunk in the top 3 for six questions), the
- * limit and character budget, and course isolation.
+ * distinct topics (the right chunk in the top 3 for six questions, with
+ * its material's title, page and topic), the limit and character budget,
+ * and course isolation.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -153,13 +154,18 @@ static void test_retrieval(void **state)
 		const char *question;
 		uint64_t material;
 		uint32_t chunk;
+		const char *topic; /* the material's */
 	} cases[] = {
-		{"How does quicksort choose a pivot?", 301, 1},
-		{"How are collisions handled in a hash table?", 304, 0},
-		{"Which algorithm works with negative edge weights?", 305, 1},
-		{"What finds shortest paths in an unweighted graph?", 302, 0},
-		{"How do I fill the knapsack table?", 303, 1},
-		{"Why do red-black trees have a logarithmic height?", 306, 0},
+		{"How does quicksort choose a pivot?", 301, 1, "sorting"},
+		{"How are collisions handled in a hash table?", 304, 0,
+		 "hashing"},
+		{"Which algorithm works with negative edge weights?", 305, 1,
+		 "graphs"},
+		{"What finds shortest paths in an unweighted graph?", 302, 0,
+		 "graphs"},
+		{"How do I fill the knapsack table?", 303, 1, "dp"},
+		{"Why do red-black trees have a logarithmic height?", 306, 0,
+		 "trees"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		Lms__Rpc__MaterialSearchResponse *r =
@@ -171,17 +177,18 @@ static void test_retrieval(void **state)
 			         (unsigned long long)cases[i].material,
 			         cases[i].chunk);
 		assert_true(r->n_chunks <= 3);
-		/* the chunk comes whole, with its title and page */
+		/* the chunk comes whole, with its material's topic */
 		const Lms__Rpc__MaterialChunk *c = r->chunks[pos];
 		assert_string_equal(c->text,
 		                    rt_chunk_body((int64_t)cases[i].material,
 		                                  (int)cases[i].chunk));
+		assert_string_equal(c->topic, cases[i].topic);
 		assert_true(c->rank > 0.0);
 		/* stronger than required, and true of these six: first */
 		assert_int_equal(pos, 0);
 	}
 
-	/* titles and pages as stored */
+	/* titles, pages and topics as stored */
 	Lms__Rpc__MaterialSearchResponse *r =
 		search(t, "alice", "A101", "Bellman-Ford negative cycles", 0, 0);
 	assert_true(r->n_chunks >= 1);
@@ -189,6 +196,22 @@ static void test_retrieval(void **state)
 	assert_int_equal(r->chunks[0]->chunk, 1);
 	assert_int_equal(r->chunks[0]->page, 2);
 	assert_string_equal(r->chunks[0]->title, "Shortest paths");
+	assert_string_equal(r->chunks[0]->topic, "graphs");
+	/* every chunk of a wide answer carries its own material's topic */
+	static const char *const topic_of[] = {"sorting", "graphs", "dp",
+	                                       "hashing", "graphs", "trees"};
+	r = search(t, "tutor", "A101",
+	           "array graph table keys edge problems tree", 20, 100000);
+	assert_true(r->n_chunks >= 6);
+	bool seen[6] = {false};
+	for (size_t i = 0; i < r->n_chunks; i++) {
+		const Lms__Rpc__MaterialChunk *c = r->chunks[i];
+		assert_true(c->material_id >= 301 && c->material_id <= 306);
+		assert_string_equal(c->topic, topic_of[c->material_id - 301]);
+		seen[c->material_id - 301] = true;
+	}
+	for (int i = 0; i < 6; i++)
+		assert_true(seen[i]); /* every material of A answered */
 
 	/* a strict (every word) match ranks above partial ones */
 	r = search(t, "alice", "A101", "\"merge sort\"", 0, 0);
@@ -280,6 +303,7 @@ static void test_search_access(void **state)
 	assert_int_equal(r->chunks[0]->material_id, 401);
 	assert_int_equal(r->chunks[0]->chunk, 1);
 	assert_string_equal(r->chunks[0]->title, "Cell biology");
+	assert_string_equal(r->chunks[0]->topic, "cells");
 
 	/* members of every kind, admins, and the tutor account anywhere */
 	const char *may[] = {"alice", "bob", "ins1", "ta1", "admin", "tutor"};
@@ -290,6 +314,7 @@ static void test_search_access(void **state)
 	}
 	r = search(t, "tutor", "B202", "mitochondria", 0, 0);
 	assert_int_equal(r->n_chunks, 1);
+	assert_string_equal(r->chunks[0]->topic, "cells");
 
 	Lms__Rpc__MaterialSearchRequest q =
 		LMS__RPC__MATERIAL_SEARCH_REQUEST__INIT;

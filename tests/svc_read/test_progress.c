@@ -2,7 +2,8 @@
  * test_progress.c -- progress and stats: the arithmetic against hand
  * computed figures (averages, rounding half up, levels and trends at their
  * boundaries, medians of odd and even counts, letter distribution,
- * submission rates), and who may see whose progress.
+ * submission rates, the progress per topic), and who may see whose
+ * progress.
  *
  * On top of readtest.h's fixture this group adds course 400 D404 (ins1
  * instructor) with five assignments 40..44 (100 points, due 01-10, 01-20,
@@ -20,12 +21,33 @@
  * eve's 44 is her attempt 2; her attempt 1 (9044) was graded 50 before:
  * the latest graded attempt counts. ins1 (instructor) has a graded
  * submission of 40 (a test run, 10 points): not a student, never counted.
+ *
+ * And course 500 E505 (ins1 instructor; students olga and pete) for the
+ * progress per topic: assignments (opened 01-01, due at 23:59Z; topics;
+ * points) and olga's counted grades (normalized):
+ *     61 Terms            01-05 {raft}        100  72
+ *     50 Elections        01-10 {raft}        100  attempt 1 graded 40,
+ *                                                  attempt 2 graded 88: 88
+ *     51 Log replication  01-20 {raft,logs}    50  1 day late, raw 45,
+ *                                                  10 % off: 40.5 -> 81
+ *     52 Essay            01-25 {}            100  100
+ *     53 Queries          02-01 {sql}          20  attempt 1 19 (95),
+ *                                                  attempt 2 13 (65),
+ *                                                  attempt 3 not graded: 65
+ *     54 Snapshots        02-10 {raft,raft}   100  64.5
+ *     55 Compaction       02-20 {logs,raft}   100  90.33
+ *     56 Joins            03-01 {sql}         100  not submitted
+ *     57 Indexes          03-05 {indexes}     100  submitted, not graded
+ *     58 Membership       03-10 {Zab,raft}    100  77
+ * (61 has the highest id and the earliest due time); pete has one
+ * ungraded submission of 50.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgtest.h"
 #include "readtest.h"
 
 #define OK_PROGRESS LMS__RPC__RESPONSE__RESULT_PROGRESS
@@ -69,6 +91,58 @@ static const char extra_sql[] =
 	"FROM marks WHERE score IS NOT NULL;"
 	"DROP TABLE marks;"
 	"UPDATE lms.submission SET attempt = 2 WHERE id = 1044;"
+	/* E505 */
+	"INSERT INTO lms.app_user "
+	"SELECT id, name, initcap(name), 'student', 'x', "
+	"  '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' "
+	"FROM (VALUES (19, 'olga'), (20, 'pete')) v(id, name);"
+	"INSERT INTO lms.course VALUES "
+	" (500, 'E505', 'Distributed systems', 1, '2026-01-01T05:00:00Z');"
+	"INSERT INTO lms.enrollment VALUES "
+	" (500, 2, 'instructor', '2026-01-02T00:00:00Z'),"
+	" (500, 19, 'student', '2026-01-02T00:00:00Z'),"
+	" (500, 20, 'student', '2026-01-02T00:00:00Z');"
+	"INSERT INTO lms.assignment "
+	"SELECT id, 500, title, '', '2026-01-01T00:00:00Z', "
+	"  ('2026-' || due || 'T23:59:00Z')::timestamptz, NULL, pts, pen, "
+	"  0, 0, topics::text[], NULL, 2, '2026-01-01T00:00:00Z' "
+	"FROM (VALUES "
+	" (61, 'Terms', '01-05', 100, 0, '{raft}'),"
+	" (50, 'Elections', '01-10', 100, 0, '{raft}'),"
+	" (51, 'Log replication', '01-20', 50, 10, '{raft,logs}'),"
+	" (52, 'Essay', '01-25', 100, 0, '{}'),"
+	" (53, 'Queries', '02-01', 20, 0, '{sql}'),"
+	" (54, 'Snapshots', '02-10', 100, 0, '{raft,raft}'),"
+	" (55, 'Compaction', '02-20', 100, 0, '{logs,raft}'),"
+	" (56, 'Joins', '03-01', 100, 0, '{sql}'),"
+	" (57, 'Indexes', '03-05', 100, 0, '{indexes}'),"
+	" (58, 'Membership', '03-10', 100, 0, '{Zab,raft}')) "
+	"  v(id, title, due, pts, pen, topics);"
+	"INSERT INTO lms.submission VALUES "
+	" (5061, 61, 19, 1, '2026-01-05T10:00:00Z', 'terms', NULL, false, 0),"
+	" (5050, 50, 19, 1, '2026-01-08T10:00:00Z', 'e1', NULL, false, 0),"
+	" (5150, 50, 19, 2, '2026-01-10T10:00:00Z', 'e2', NULL, false, 0),"
+	" (5051, 51, 19, 1, '2026-01-21T10:00:00Z', 'log', NULL, true, 1),"
+	" (5052, 52, 19, 1, '2026-01-25T10:00:00Z', 'essay', NULL, false, 0),"
+	" (5053, 53, 19, 1, '2026-01-28T10:00:00Z', 'q1', NULL, false, 0),"
+	" (5153, 53, 19, 2, '2026-01-30T10:00:00Z', 'q2', NULL, false, 0),"
+	" (5253, 53, 19, 3, '2026-02-01T10:00:00Z', 'q3', NULL, false, 0),"
+	" (5054, 54, 19, 1, '2026-02-10T10:00:00Z', 'snap', NULL, false, 0),"
+	" (5055, 55, 19, 1, '2026-02-20T10:00:00Z', 'compact', NULL, false, 0),"
+	" (5057, 57, 19, 1, '2026-03-05T10:00:00Z', 'idx', NULL, false, 0),"
+	" (5058, 58, 19, 1, '2026-03-10T10:00:00Z', 'members', NULL, false, 0),"
+	" (6050, 50, 20, 1, '2026-01-10T10:00:00Z', 'pete', NULL, false, 0);"
+	"INSERT INTO lms.grade VALUES "
+	" (5061, 72, 0, 72, '', 2, '2026-01-06T10:00:00Z'),"
+	" (5050, 40, 0, 40, '', 2, '2026-01-09T10:00:00Z'),"
+	" (5150, 88, 0, 88, '', 2, '2026-01-11T10:00:00Z'),"
+	" (5051, 45, 10, 40.5, '', 2, '2026-01-22T10:00:00Z'),"
+	" (5052, 100, 0, 100, '', 2, '2026-01-26T10:00:00Z'),"
+	" (5053, 19, 0, 19, '', 2, '2026-01-29T10:00:00Z'),"
+	" (5153, 13, 0, 13, '', 2, '2026-01-31T10:00:00Z'),"
+	" (5054, 64.5, 0, 64.5, '', 2, '2026-02-11T10:00:00Z'),"
+	" (5055, 90.33, 0, 90.33, '', 2, '2026-02-21T10:00:00Z'),"
+	" (5058, 77, 0, 77, '', 2, '2026-03-11T10:00:00Z');"
 	"INSERT INTO lms.submission VALUES "
 	" (9044, 44, 10, 1, '2026-02-17T23:59:00Z', 'draft', NULL, false, 0),"
 	" (240, 40, 2, 1, '2026-01-05T00:00:00Z', 'test run', NULL, false, 0);"
@@ -278,6 +352,157 @@ static void test_progress_boundaries(void **state)
 	}
 }
 
+/* ---------------------------------------------------- progress per topic */
+
+struct want_topic {
+	const char *topic;
+	unsigned graded;
+	double average;
+	const char *level;
+	size_t n_recent;
+	double recent[5];
+};
+
+static void expect_topics(const Lms__Rpc__Progress *p,
+                          const struct want_topic *w, size_t n)
+{
+	if (p->n_topics != n)
+		fail_msg("%s in %s: %zu topics, expected %zu", p->student,
+		         p->course, p->n_topics, n);
+	for (size_t i = 0; i < n; i++) {
+		const Lms__Rpc__TopicProgress *tp = p->topics[i];
+		assert_string_equal(tp->topic, w[i].topic);
+		assert_int_equal(tp->graded, w[i].graded);
+		assert_score(tp->average, w[i].average);
+		assert_string_equal(tp->level, w[i].level);
+		assert_int_equal(tp->n_recent, w[i].n_recent);
+		for (size_t k = 0; k < w[i].n_recent; k++)
+			assert_score(tp->recent[k], w[i].recent[k]);
+	}
+}
+
+static const struct want olga_e = {
+	/* 10 open, 56 missed; 51 late; graded in due order 72 88 81 100 65
+	 * 64.5 90.33 77 = 637.83 / 8 = 79.72875 -> 79.73; recent the last
+	 * five; d = (90.33 + 77) / 2 - (100 + 65 + 64.5) / 3 = 7.165 */
+	"E505", "olga", 10, 9, 0, 1, 1, 8, 79.73, "intermediate", "improving",
+	5, {100, 65, 64.5, 90.33, 77}};
+static const struct want_topic olga_topics[] = {
+	/* bytewise: upper case first */
+	{"Zab", 1, 77.00, "intermediate", 1, {77}},
+	/* 51 and 55: 171.33 / 2 = 85.665 -> 85.67, advanced */
+	{"logs", 2, 85.67, "advanced", 2, {81, 90.33}},
+	/* 61 50 51 54 55 58 by due time (61 first: due 01-05, though its id
+	 * is the highest): 472.83 / 6 = 78.805 -> 78.81 (half up); 54 lists
+	 * raft twice and counts once; recent drops 61's 72 */
+	{"raft", 6, 78.81, "intermediate", 5, {88, 81, 64.5, 90.33, 77}},
+	/* 53's later attempt (65) counts, not the 95 before it nor the
+	 * ungraded attempt 3; 56 (not submitted) counts for nothing */
+	{"sql", 1, 65.00, "beginner", 1, {65}},
+	/* and no "indexes" (57 not graded), nothing for 52 ({}) */
+};
+static const struct want pete_e = {
+	"E505", "pete", 10, 1, 0, 9, 0, 0, 0, "", "", 0, {0}};
+
+/* The fixture of readtest.h: one topic per assignment except 11
+ * {sorting,arrays} and 14 {} */
+static const struct want_topic alice_a_topics[] = {
+	{"arrays", 1, 60.00, "beginner", 1, {60}},
+	{"dp", 1, 90.00, "advanced", 1, {90}},
+	{"graphs", 1, 95.00, "advanced", 1, {95}},
+	{"sorting", 1, 60.00, "beginner", 1, {60}},
+	{"writing", 1, 80.00, "intermediate", 1, {80}},
+};
+static const struct want_topic bob_a_topics[] = {
+	{"arrays", 1, 88.00, "advanced", 1, {88}},
+	{"dp", 1, 63.00, "beginner", 1, {63}},
+	{"graphs", 1, 70.00, "intermediate", 1, {70}},
+	{"sorting", 1, 88.00, "advanced", 1, {88}},
+	{"writing", 1, 95.00, "advanced", 1, {95}},
+};
+static const struct want_topic carol_a_topics[] = {
+	/* 11 (sorting, arrays) missed */
+	{"graphs", 1, 55.00, "beginner", 1, {55}},
+	{"writing", 1, 50.00, "beginner", 1, {50}},
+};
+
+#define N_OF(a) (sizeof (a) / sizeof (a)[0])
+
+static void test_progress_topics(void **state)
+{
+	struct rt *t = *state;
+	/* the student, the course's staff, an admin, and the tutor account
+	 * naming the student and the course */
+	static const char *const readers[] = {"olga", "ins1", "admin",
+	                                      "tutor"};
+	for (size_t i = 0; i < N_OF(readers); i++) {
+		Lms__Rpc__ProgressResponse *r =
+			progress(t, readers[i], "E505",
+			         strcmp(readers[i], "olga") ? "olga" : "");
+		assert_int_equal(r->n_progress, 1);
+		expect_progress(r->progress[0], &olga_e);
+		expect_topics(r->progress[0], olga_topics, N_OF(olga_topics));
+	}
+	/* nothing graded: no topics (also in the whole course's answer) */
+	Lms__Rpc__ProgressResponse *r = progress(t, "pete", "", "");
+	assert_int_equal(r->n_progress, 1);
+	expect_progress(r->progress[0], &pete_e);
+	expect_topics(r->progress[0], NULL, 0);
+	r = progress(t, "ins1", "E505", "");
+	assert_int_equal(r->n_progress, 2);
+	expect_topics(r->progress[0], olga_topics, N_OF(olga_topics));
+	expect_topics(r->progress[1], NULL, 0);
+
+	/* the fixture of readtest.h */
+	r = progress(t, "alice", "", "");
+	assert_int_equal(r->n_progress, 2);
+	expect_topics(r->progress[0], alice_a_topics, N_OF(alice_a_topics));
+	expect_topics(r->progress[1], NULL, 0); /* B202: nothing graded */
+	r = progress(t, "tutor", "A101", "bob");
+	expect_progress(r->progress[0], &bob_a);
+	expect_topics(r->progress[0], bob_a_topics, N_OF(bob_a_topics));
+	r = progress(t, "ta1", "A101", "carol");
+	expect_topics(r->progress[0], carol_a_topics, N_OF(carol_a_topics));
+	/* six grades, all of assignments without topics */
+	r = progress(t, "dave", "", "");
+	expect_progress(r->progress[0], &dave_b);
+	expect_topics(r->progress[0], NULL, 0);
+
+	/* the tutor: still a named student in a named course only */
+	Lms__Rpc__ProgressRequest q = LMS__RPC__PROGRESS_REQUEST__INIT;
+	q.course = "E505";
+	RT_REFUSED(t, "tutor", read_progress, &q, DENIED, NULL);
+	q.course = "";
+	q.student = "olga";
+	RT_REFUSED(t, "tutor", read_progress, &q, DENIED, NULL);
+}
+
+/* The topics' query failing after the rest of the student's progress was
+ * read: -1, nothing hung on the Response (nothing leaked, under the
+ * sanitizers). */
+static void test_progress_topics_failure(void **state)
+{
+	struct rt *t = *state;
+	static const char gone[] = "BEGIN; "
+		"ALTER TABLE lms.assignment RENAME COLUMN topics TO gone";
+	pgtest_exec(t->conn, gone);
+	Lms__Rpc__ProgressRequest q = LMS__RPC__PROGRESS_REQUEST__INIT;
+	q.course = "E505"; /* olga, then pete */
+	rt_failed(t, read_progress(rt_as(t, "ins1"), &q));
+	pgtest_exec(t->conn, "ROLLBACK");
+	pgtest_exec(t->conn, gone);
+	/* nothing graded: the topics are not asked for */
+	q.student = "pete";
+	expect_progress(RT_OK(t, "ins1", read_progress, &q, OK_PROGRESS)
+	                        ->progress->progress[0], &pete_e);
+	q.student = "olga";
+	rt_failed(t, read_progress(rt_as(t, "tutor"), &q));
+	pgtest_exec(t->conn, "ROLLBACK");
+	expect_topics(RT_OK(t, "tutor", read_progress, &q, OK_PROGRESS)
+	                      ->progress->progress[0],
+	              olga_topics, N_OF(olga_topics));
+}
+
 /* The counted grade is the latest graded attempt in grades and the
  * gradebook too; staff submissions are not students' grades. */
 static void test_counted_grades(void **state)
@@ -435,6 +660,8 @@ int main(void)
 		cmocka_unit_test(test_progress_fixture),
 		cmocka_unit_test(test_progress_refused),
 		cmocka_unit_test(test_progress_boundaries),
+		cmocka_unit_test(test_progress_topics),
+		cmocka_unit_test(test_progress_topics_failure),
 		cmocka_unit_test(test_counted_grades),
 		cmocka_unit_test(test_stats_a),
 		cmocka_unit_test(test_stats_boundaries),
