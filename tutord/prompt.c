@@ -85,6 +85,66 @@ enum tutor_level tutor_level_from_scores(const double *recent, size_t k,
 	return TUTOR_LEVEL_ADVANCED;
 }
 
+/* ----------------------------------------------------------- topic */
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* A byte that continues a word: ASCII letters and digits, and every
+ * byte of a multi-byte UTF-8 character. */
+static bool word_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+static bool same_topic(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (lower((unsigned char)*a) != lower((unsigned char)*b))
+			return false;
+	return *a == *b;
+}
+
+/* Whether topic occurs in text as a whole word or phrase, ignoring the
+ * case of ASCII letters. */
+static bool mentions(const char *text, const char *topic)
+{
+	size_t n = strlen(topic);
+	if (!text || n == 0)
+		return false;
+	for (const char *p = text; *p; p++) {
+		if (p > text && word_byte((unsigned char)p[-1]))
+			continue;
+		size_t i = 0;
+		while (i < n && p[i] &&
+		       lower((unsigned char)p[i]) == lower((unsigned char)topic[i]))
+			i++;
+		if (i == n && !word_byte((unsigned char)p[n]))
+			return true;
+	}
+	return false;
+}
+
+int tutor_topic_pick(const char *question, const char *const *chunk_topics,
+                     size_t n_chunks, const char *const *topics,
+                     size_t n_topics)
+{
+	for (size_t t = 0; t < n_topics; t++)
+		if (topics[t] && mentions(question, topics[t]))
+			return (int)t;
+	for (size_t c = 0; c < n_chunks; c++) {
+		if (!chunk_topics[c] || !*chunk_topics[c])
+			continue;
+		for (size_t t = 0; t < n_topics; t++)
+			if (topics[t] && same_topic(chunk_topics[c], topics[t]))
+				return (int)t;
+	}
+	return -1;
+}
+
 /* ------------------------------------------------------- templates */
 
 static const char *const level_templates[] = {
@@ -170,6 +230,21 @@ static char *build_system(const struct tutor_prompt_in *in, const char *d)
 		"%s\n",
 		in->course ? in->course : "", d, d,
 		tutor_level_template(in->level));
+	if (in->topic && *in->topic) {
+		/* the topic is staff-written text: printable, no quotes, cut */
+		char t[TUTOR_TOPIC_MAX + 1];
+		size_t n = 0;
+		for (const char *p = in->topic; *p && n < TUTOR_TOPIC_MAX; p++) {
+			unsigned char c = (unsigned char)*p;
+			t[n++] = c < 0x20 || c == 0x7f ? ' ' : c == '"' ? '\''
+			                                                : (char)c;
+		}
+		while (n > 0 && ((unsigned char)in->topic[n] & 0xC0) == 0x80)
+			n--; /* cut on a character boundary */
+		t[n] = '\0';
+		fprintf(f, "This level is the student's level in the topic "
+		        "\"%s\", which the question is about.\n", t);
+	}
 	if (fclose(f) != 0) {
 		free(s);
 		return NULL;
@@ -222,7 +297,8 @@ int tutor_prompt_build(const struct tutor_prompt_in *in,
 	d[n] = '\0';
 
 	/* the delimiter must not occur in anything quoted */
-	if (contains(in->question, d) || contains(in->course, d))
+	if (contains(in->question, d) || contains(in->course, d) ||
+	    contains(in->topic, d))
 		return -EAGAIN;
 	for (size_t i = 0; i < in->n_chunks; i++)
 		if (contains(in->chunks[i].title, d) ||

@@ -58,6 +58,22 @@ const char *tutor_level_name(enum tutor_level l);
 enum tutor_level tutor_level_from_scores(const double *recent, size_t k,
                                          unsigned graded, double average);
 
+/*
+ * The topic a question is about, among the topics the student has graded
+ * work in (topics[0..n_topics), Progress.topics): first one whose name
+ * occurs in the question as a whole word or phrase (ASCII letters compared
+ * without case; in the order of topics); else the topic of the
+ * best-ranked retrieved chunk (chunk_topics[0..n_chunks), the chunks'
+ * material topics, best first; "" or NULL for none) that is one of them
+ * (compared without case). Returns the index into topics, or -1.
+ */
+int tutor_topic_pick(const char *question, const char *const *chunk_topics,
+                     size_t n_chunks, const char *const *topics,
+                     size_t n_topics);
+
+/* Longest topic name quoted in the prompt (bytes); longer ones are cut. */
+#define TUTOR_TOPIC_MAX 60
+
 /* ----------------------------------------------------------- prompt */
 
 /* One retrieved chunk (MaterialChunk); strings borrowed. */
@@ -86,6 +102,8 @@ struct tutor_prompt_in {
 	const char *course;   /* course code */
 	const char *question; /* the student's question */
 	enum tutor_level level;
+	const char *topic;    /* the level is the one in this topic; NULL:
+	                         the course overall */
 	const struct tutor_chunk *chunks; /* best first */
 	size_t n_chunks;
 };

@@ -468,9 +468,15 @@ static int tutor_claim(struct tutor *t)
 
 /* -------------------------------------------------------- context */
 
+/* The student's level: in the topic the question is about when they
+ * have graded work in it (tutor_topic_pick; *topic gets a copy of its
+ * name), else in the course overall (*topic NULL). */
 static enum tutor_level tutor_student_level(struct tutor *t,
-                                            const struct held *h)
+                                            const struct held *h,
+                                            const char *const *chunk_topics,
+                                            size_t n_chunks, char **topic)
 {
+	*topic = NULL;
 	Lms__Rpc__ProgressRequest p = LMS__RPC__PROGRESS_REQUEST__INIT;
 	p.course = h->course;
 	p.student = h->student;
@@ -484,6 +490,21 @@ static enum tutor_level tutor_student_level(struct tutor *t,
 		const Lms__Rpc__Progress *pr = r->progress->progress[0];
 		l = tutor_level_from_scores(pr->recent, pr->n_recent,
 		                            pr->graded, pr->average);
+		const char **names = pr->n_topics
+		                     ? calloc(pr->n_topics, sizeof *names) : NULL;
+		for (size_t i = 0; names && i < pr->n_topics; i++)
+			names[i] = pr->topics[i]->topic;
+		int k = names ? tutor_topic_pick(h->body, chunk_topics,
+		                                 n_chunks, names,
+		                                 pr->n_topics)
+		              : -1;
+		free(names);
+		if (k >= 0) {
+			const Lms__Rpc__TopicProgress *tp = pr->topics[k];
+			l = tutor_level_from_scores(tp->recent, tp->n_recent,
+			                            tp->graded, tp->average);
+			*topic = strdup(tp->topic);
+		}
 	} else if (cr == CALL_REFUSED &&
 	           r->status == LMS__RPC__STATUS__PERMISSION_DENIED) {
 		if (!t->progress_refused_logged)
@@ -636,15 +657,23 @@ static void stream_complete(struct tutor *t, const char *answer)
 static int tutor_generate(struct tutor *t)
 {
 	struct held *h = &t->held;
-	enum tutor_level level = tutor_student_level(t, h);
 	Lms__Rpc__Response *sr = NULL;
 	tutor_search(t, h, &sr);
 	size_t n = sr ? sr->material_search->n_chunks : 0;
 	struct tutor_chunk *chunks = n ? calloc(n, sizeof *chunks) : NULL;
-	if (n && !chunks) {
+	const char **chunk_topics = n ? calloc(n, sizeof *chunk_topics) : NULL;
+	if (n && (!chunks || !chunk_topics)) {
+		free(chunks);
+		free(chunk_topics);
 		lmsc_response_free(sr);
 		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		chunk_topics[i] = sr->material_search->chunks[i]->topic;
+	char *topic;
+	enum tutor_level level = tutor_student_level(t, h, chunk_topics, n,
+	                                             &topic);
+	free(chunk_topics);
 	for (size_t i = 0; i < n; i++) {
 		const Lms__Rpc__MaterialChunk *mc =
 			sr->material_search->chunks[i];
@@ -658,6 +687,7 @@ static int tutor_generate(struct tutor *t)
 		.course = h->course,
 		.question = h->body,
 		.level = level,
+		.topic = topic,
 		.chunks = chunks,
 		.n_chunks = n,
 	};
@@ -666,13 +696,16 @@ static int tutor_generate(struct tutor *t)
 	free(chunks);
 	lmsc_response_free(sr);
 	if (rv != 0) {
+		free(topic);
 		LMS_ERROR("could not build the prompt for question %llu: %s",
 		          (unsigned long long)h->id, strerror(-rv));
 		return -1;
 	}
-	LMS_INFO("question %llu: level %s, %zu material chunks",
+	LMS_INFO("question %llu: level %s%s%s%s, %zu material chunks",
 	         (unsigned long long)h->id, tutor_level_name(level),
-	         p.n_sources);
+	         topic ? " (topic \"" : "", topic ? topic : "",
+	         topic ? "\")" : "", p.n_sources);
+	free(topic);
 	stats_state(t, "answering question %llu",
 	            (unsigned long long)h->id);
 

@@ -117,6 +117,73 @@ static void test_beginner_vs_advanced(void **state)
 	tutor_prompt_free(&a);
 }
 
+/* ------------------------------------------------------------ topics */
+
+static void test_topic_pick(void **state)
+{
+	(void)state;
+	const char *topics[] = {"logs", "raft", "log replication", "SQL"};
+	const char *none[] = {NULL, ""};
+	/* named in the question: whole words, any case, phrases */
+	assert_int_equal(tutor_topic_pick("How does RAFT elect a leader?",
+	                                  none, 2, topics, 4), 1);
+	assert_int_equal(tutor_topic_pick("What is Log Replication for?",
+	                                  none, 2, topics, 4), 2);
+	assert_int_equal(tutor_topic_pick("sql: what is a join", none, 2,
+	                                  topics, 4), 3);
+	/* in the order of the student's topics when several are named */
+	assert_int_equal(tutor_topic_pick("raft logs", none, 2, topics, 4),
+	                 0);
+	/* not inside another word (ASCII or not) */
+	assert_int_equal(tutor_topic_pick("a raftlike draft, nosql, "
+	                                  "Ã©logs", none, 2, topics, 4),
+	                 -1);
+	/* else the best chunk's topic that the student has */
+	const char *ctopics[] = {"", "Zab", "RAFT", "logs"};
+	assert_int_equal(tutor_topic_pick("Who votes?", ctopics, 4, topics,
+	                                  4), 1);
+	/* the question wins over the chunks */
+	assert_int_equal(tutor_topic_pick("Why logs?", ctopics, 4, topics,
+	                                  4), 0);
+	/* nothing graded in the topics at hand */
+	const char *other[] = {"Paxos"};
+	assert_int_equal(tutor_topic_pick("Who votes?", other, 1, topics, 4),
+	                 -1);
+	assert_int_equal(tutor_topic_pick("raft", ctopics, 4, NULL, 0), -1);
+}
+
+static void test_topic_in_prompt(void **state)
+{
+	(void)state;
+	uint8_t rnd[TUTOR_DELIM_RANDOM_BYTES] = {4, 5, 6};
+	struct tutor_prompt_in in = input(TUTOR_LEVEL_BEGINNER);
+	struct tutor_prompt p;
+	assert_int_equal(tutor_prompt_build(&in, rnd, &p), 0);
+	assert_null(strstr(p.system, "topic"));
+	tutor_prompt_free(&p);
+	in.topic = "raft";
+	assert_int_equal(tutor_prompt_build(&in, rnd, &p), 0);
+	assert_non_null(strstr(p.system, "This level is the student's level "
+	                                 "in the topic \"raft\""));
+	tutor_prompt_free(&p);
+	/* staff-written: no quotes or control characters get through, and
+	 * a long name is cut on a character boundary */
+	char longer[200] = "say \"hi\"\n";
+	while (strlen(longer) < 150)
+		strcat(longer, "\xc3\xa9");
+	in.topic = longer;
+	assert_int_equal(tutor_prompt_build(&in, rnd, &p), 0);
+	const char *t = strstr(p.system, "in the topic \"");
+	assert_non_null(t);
+	t += strlen("in the topic \"");
+	const char *end = strchr(t, '"');
+	assert_non_null(end);
+	assert_true(end - t <= TUTOR_TOPIC_MAX);
+	assert_memory_equal(t, "say 'hi' ", 9);
+	assert_true(((end - t) - 9) % 2 == 0); /* whole two-byte characters */
+	tutor_prompt_free(&p);
+}
+
 static void test_labels_and_sources(void **state)
 {
 	uint8_t rnd[TUTOR_DELIM_RANDOM_BYTES] = {0};
@@ -239,6 +306,8 @@ int main(void)
 		cmocka_unit_test(test_delimiters_hold),
 		cmocka_unit_test(test_delimiter_collision_refused),
 		cmocka_unit_test(test_citations),
+		cmocka_unit_test(test_topic_pick),
+		cmocka_unit_test(test_topic_in_prompt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
