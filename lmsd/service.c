@@ -267,8 +267,10 @@ static void file_stamp(Lms__Rpc__File *f)
 		const char *t = "application/octet-stream";
 		if (f->data.len >= 5 && memcmp(f->data.data, "%PDF-", 5) == 0)
 			t = "application/pdf";
-		else if (lms_utf8_valid((const char *)f->data.data, f->data.len) &&
-		         !memchr(f->data.data, 0, f->data.len))
+		else if (f->data.len == 0 || /* data is NULL then */
+		         (lms_utf8_valid((const char *)f->data.data,
+		                         f->data.len) &&
+		          !memchr(f->data.data, 0, f->data.len)))
 			t = "text/plain";
 		if (f->media_type != protobuf_c_empty_string)
 			free(f->media_type);
@@ -787,6 +789,19 @@ static void op_query_answer(struct call *c)
 		propose_cmd(c, LMS__RPC__COMMAND__OP_QUERY_ANSWER, r, 1);
 }
 
+static void op_query_release(struct call *c)
+{
+	Lms__Rpc__QueryReleaseRequest *r = c->req->query_release;
+	if (r->id == 0) {
+		BAD(c, "question id is required");
+		return;
+	}
+	if (!text_ok(c, "worker", r->worker, 1, SVC_WORKER_MAX, false))
+		return;
+	if (leader_or_relay(c))
+		propose_cmd(c, LMS__RPC__COMMAND__OP_QUERY_RELEASE, r, 1);
+}
+
 static void op_query_claim(struct call *c)
 {
 	Lms__Rpc__QueryClaimRequest *r = c->req->query_claim;
@@ -1109,6 +1124,7 @@ bool svc_dispatch(struct call *c)
 	case LMS__RPC__REQUEST__OP_QUERY_POST: op_query_post(c); break;
 	case LMS__RPC__REQUEST__OP_QUERY_ANSWER: op_query_answer(c); break;
 	case LMS__RPC__REQUEST__OP_QUERY_CLAIM: op_query_claim(c); break;
+	case LMS__RPC__REQUEST__OP_QUERY_RELEASE: op_query_release(c); break;
 	case LMS__RPC__REQUEST__OP_MIGRATE: op_migrate(c); break;
 	case LMS__RPC__REQUEST__OP_SCHEMA_STATUS: op_schema_status(c); break;
 	case LMS__RPC__REQUEST__OP_WHOAMI:

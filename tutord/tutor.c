@@ -842,6 +842,43 @@ static int tutor_store(struct tutor *t)
 	return 0;
 }
 
+/* Gives the held question back (QueryRelease), so that any tutord may
+ * claim it at once instead of when its lease runs out; the claim's own
+ * lease covers the case where this fails. Within quick_ms (0: the
+ * client's defaults). Drops held either way. */
+static void tutor_release(struct tutor *t, const char *why, unsigned quick_ms)
+{
+	struct held *h = &t->held;
+	Lms__Rpc__QueryReleaseRequest q = LMS__RPC__QUERY_RELEASE_REQUEST__INIT;
+	q.id = h->id;
+	q.worker = t->claim_worker;
+	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
+	req.op_case = LMS__RPC__REQUEST__OP_QUERY_RELEASE;
+	req.query_release = &q;
+	struct lmsc_options saved, o;
+	lmsc_get_options(t->c, &saved);
+	if (quick_ms) {
+		o = saved;
+		o.request_timeout_ms = o.total_timeout_ms = quick_ms;
+		lmsc_set_options(t->c, &o);
+	}
+	Lms__Rpc__Response *r;
+	enum call_result cr = tutor_call(t, &req, &r, LMSC_WRITE);
+	if (quick_ms)
+		lmsc_set_options(t->c, &saved);
+	if (cr == CALL_OK)
+		LMS_INFO("gave question %llu back (%s)",
+		         (unsigned long long)h->id, why);
+	else
+		LMS_WARN("could not give question %llu back (%s): %s; it "
+		         "waits for its lease to run out",
+		         (unsigned long long)h->id, why,
+		         cr == CALL_REFUSED ? r->message : "no answer");
+	lmsc_response_free(r);
+	live_end(t->live, false, why);
+	held_clear(h);
+}
+
 /* -------------------------------------------------------------- loop */
 
 void tutor_run(struct tutor *t)
@@ -870,9 +907,9 @@ void tutor_run(struct tutor *t)
 			LMS_WARN("giving question %llu back: its claim runs "
 			         "out before another request could end",
 			         (unsigned long long)h->id);
-			live_end(t->live, false, "this tutor's claim runs out; "
-			         "the question waits for the next free tutor");
-			held_clear(h);
+			tutor_release(t, "this tutor could not answer in "
+			              "time; the question waits for the next "
+			              "free tutor", 0);
 		}
 		if (!h->valid) {
 			stats_state(t, "waiting for questions");
@@ -909,8 +946,10 @@ void tutor_run(struct tutor *t)
 		}
 		retry = 0;
 	}
-	if (t->held.valid)
-		live_end(t->live, false, "the tutor is stopping; the question "
-		         "waits for the next tutor");
+	if (t->held.valid && t->token)
+		tutor_release(t, "the tutor is stopping; the question waits "
+		              "for the next tutor", 1000);
+	else if (t->held.valid)
+		live_end(t->live, false, "the tutor is stopping");
 	stats_state(t, "stopped");
 }

@@ -25,15 +25,17 @@
  *      answer stream as it comes, citations filtered once complete;
  *   5. Ollama failed: nothing is stored. The question stays claimed by
  *      this worker and is retried here with backoff while enough of the
- *      lease remains for a whole request; after that it is dropped and its
- *      lease runs out, so any tutord (this one included) claims it again;
+ *      lease remains for a whole request; after that it is given back
+ *      (QueryRelease: open again at once, for any tutord, this one
+ *      included; should that fail, its lease runs out);
  *   6. citations to labels not given are removed; QueryAnswer with the
  *      sources cited (all those given when none is cited) and the worker
  *      name. A refused answer (CONFLICT: answered or claimed elsewhere)
  *      drops the question; a cluster that is unreachable keeps the answer
  *      and retries storing it.
  * Every wait checks the stop flag, and the Ollama call is cancelled when
- * it is set, so SIGTERM ends the loop within about a second.
+ * it is set, so SIGTERM ends the loop within about a second; a question
+ * still held is given back on the way out (within a second more).
  *
  * Ownership
  * ---------

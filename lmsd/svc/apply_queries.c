@@ -1,6 +1,6 @@
 /*
  * apply_queries.c -- students' questions on the apply side (svc.h):
- * query_post, query_claim, query_answer.
+ * query_post, query_claim, query_release, query_answer.
  *
  * A question is addressed to the course's instructors or to the tutor
  * (tutord, through the global tutor account). Several tutord processes may
@@ -8,7 +8,8 @@
  * a lease through the log, so that every node agrees who holds it:
  *
  *     open --claim--> claimed (worker, until now + lease) --answer--> answered
- *                       |  lease ran out: may be claimed again
+ *       ^               |  lease ran out: may be claimed again
+ *       +--release------+  (by the worker holding it)
  *
  * The tutor answers a question once, and not one another worker holds.
  * Humans (admin, the course's instructors and TAs) may answer any question
@@ -299,4 +300,49 @@ int apply_query_claim(struct svc_ctx *x, const Lms__Rpc__QueryClaimRequest *c)
 err:
 	free(r);
 	return -1;
+}
+
+/* ------------------------------------------------------- query_release */
+
+int apply_query_release(struct svc_ctx *x,
+                        const Lms__Rpc__QueryReleaseRequest *c)
+{
+	if (!apu_need_actor(x))
+		return 0;
+	if (!apu_is_tutor(x))
+		return svc_refuse(x, LMS__RPC__STATUS__PERMISSION_DENIED,
+		                  "only the tutor account releases questions");
+	struct svc_params p;
+	svc_params_init(&p);
+	svc_p_i64(&p, (int64_t)c->id);
+	PGresult *res = svc_query(x,
+		"SELECT status, claimed_by FROM lms.query "
+		"WHERE id = $1 AND addressed_to = 'tutor'", &p);
+	if (!res)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return svc_refuse(x, LMS__RPC__STATUS__NOT_FOUND,
+		                  "no question %llu for the tutor",
+		                  (unsigned long long)c->id);
+	}
+	bool held = strcmp(PQgetvalue(res, 0, 0), "claimed") == 0 &&
+	            strcmp(PQgetvalue(res, 0, 1), c->worker) == 0;
+	PQclear(res);
+	if (!held)
+		return svc_refuse(x, LMS__RPC__STATUS__CONFLICT,
+		                  "question %llu is not claimed by this worker",
+		                  (unsigned long long)c->id);
+	APU_NEW(x, r, query_release_response, QueryReleaseResponse);
+	if (svc_exec(x,
+		"UPDATE lms.query SET status = 'open', claimed_by = NULL, "
+		"  claim_expires_at = NULL WHERE id = $1", &p, NULL) ||
+	    apu_loaded(x, svc_load_query(x, (int64_t)c->id, &r->query),
+	               "question")) {
+		free(r);
+		return -1;
+	}
+	x->resp->result_case = LMS__RPC__RESPONSE__RESULT_QUERY_RELEASE;
+	x->resp->query_release = r;
+	return 0;
 }

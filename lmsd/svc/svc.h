@@ -261,6 +261,8 @@ int apply_material_upload(struct svc_ctx *x, const Lms__Rpc__MaterialUploadCmd *
 int apply_query_post(struct svc_ctx *x, const Lms__Rpc__QueryPostRequest *c);
 int apply_query_answer(struct svc_ctx *x, const Lms__Rpc__QueryAnswerRequest *c);
 int apply_query_claim(struct svc_ctx *x, const Lms__Rpc__QueryClaimRequest *c);
+int apply_query_release(struct svc_ctx *x,
+                        const Lms__Rpc__QueryReleaseRequest *c);
 
 /* Read side: x->actor is the authenticated caller (never NULL). */
 int read_whoami(struct svc_ctx *x, const Lms__Rpc__WhoAmIRequest *q, const char *expires_at);

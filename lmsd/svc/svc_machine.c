@@ -369,6 +369,8 @@ static int dispatch(struct svc_ctx *x, const Lms__Rpc__Command *cmd)
 		return apply_query_answer(x, cmd->query_answer);
 	case LMS__RPC__COMMAND__OP_QUERY_CLAIM:
 		return apply_query_claim(x, cmd->query_claim);
+	case LMS__RPC__COMMAND__OP_QUERY_RELEASE:
+		return apply_query_release(x, cmd->query_release);
 	default:
 		return svc_refuse(x, LMS__RPC__STATUS__INVALID_ARGUMENT,
 		                  "the command names no operation this node "

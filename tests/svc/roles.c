@@ -658,6 +658,14 @@ static Lms__Rpc__Response *r_query_answer(struct world *w, int who)
 	return SV_CALL(w->c, tok(w, who), query_answer, QUERY_ANSWER, &q);
 }
 
+static Lms__Rpc__Response *r_query_release(struct world *w, int who)
+{
+	Lms__Rpc__QueryReleaseRequest q = LMS__RPC__QUERY_RELEASE_REQUEST__INIT;
+	q.id = w->q_s;
+	q.worker = "w1";
+	return SV_CALL(w->c, tok(w, who), query_release, QUERY_RELEASE, &q);
+}
+
 static Lms__Rpc__Response *r_query_claim(struct world *w, int who)
 {
 	Lms__Rpc__QueryClaimRequest q = LMS__RPC__QUERY_CLAIM_REQUEST__INIT;
@@ -742,6 +750,7 @@ static const struct row rows[] = {
 	{"query_answer(student's)", r_query_answer, {OK, OK, OK, PD, NF, UA},
 	 NULL},
 	{"query_claim", r_query_claim, {PD, PD, PD, PD, PD, UA}, NULL},
+	{"query_release", r_query_release, {PD, PD, PD, PD, PD, UA}, NULL},
 	{"progress(self)", r_progress_self, {OK, OK, OK, OK, OK, UA},
 	 k_progress_own},
 	{"progress(A,s2)", r_progress_a_s2, {OK, OK, OK, PD, PD, UA}, NULL},

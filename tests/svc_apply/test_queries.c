@@ -393,6 +393,64 @@ static void tutor_claims(void **state)
 	free(row);
 }
 
+static Lms__Rpc__QueryReleaseRequest release_cmd(int64_t id,
+                                                 const char *worker)
+{
+	Lms__Rpc__QueryReleaseRequest c = LMS__RPC__QUERY_RELEASE_REQUEST__INIT;
+	c.id = (uint64_t)id;
+	c.worker = (char *)worker;
+	return c;
+}
+
+static void tutor_releases(void **state)
+{
+	struct env *e = *state;
+	setup_cast(e);
+	int64_t q1 = mk_query(e, "stu1", "CS101", TO(TUTOR), "q1");
+	int64_t q2 = mk_query(e, "stu1", "CS101", TO(INSTRUCTOR), "q2");
+	assert_int_equal(claim(e, "", "w1", 60000), q1);
+
+	/* only the tutor account, only for the worker holding it */
+	Lms__Rpc__QueryReleaseRequest c = release_cmd(q1, "w1");
+	REFUSED(e, "ins", apply_query_release, &c, S(PERMISSION_DENIED),
+	        "only the tutor account releases questions");
+	REFUSED(e, "stu1", apply_query_release, &c, S(PERMISSION_DENIED),
+	        NULL);
+	c = release_cmd(q1, "w2");
+	REFUSED(e, "tutor", apply_query_release, &c, S(CONFLICT),
+	        "not claimed by this worker");
+	c = release_cmd(q2, "w1");
+	REFUSED(e, "tutor", apply_query_release, &c, S(NOT_FOUND), NULL);
+	c = release_cmd(999999, "w1");
+	REFUSED(e, "tutor", apply_query_release, &c, S(NOT_FOUND), NULL);
+
+	/* released: open again at once, claimable by another worker
+	 * before the lease would have run out */
+	c = release_cmd(q1, "w1");
+	Lms__Rpc__Response *r = OK(e, "tutor", apply_query_release, &c);
+	assert_int_equal(r->result_case,
+	                 LMS__RPC__RESPONSE__RESULT_QUERY_RELEASE);
+	Lms__Rpc__Query *q = r->query_release->query;
+	assert_int_equal(q->status, QS(OPEN));
+	assert_string_equal(q->claimed_by, "");
+	assert_string_equal(q->claim_expires_at, "");
+	/* not twice, and w1 cannot answer it any more once w2 holds it */
+	REFUSED(e, "tutor", apply_query_release, &c, S(CONFLICT), NULL);
+	assert_int_equal(claim(e, "", "w2", 60000), q1);
+	Lms__Rpc__QueryAnswerRequest a = answer_cmd(q1, "late", "w1");
+	REFUSED(e, "tutor", apply_query_answer, &a, S(CONFLICT),
+	        "claimed by w2");
+	/* an expired claim may still be released by its worker; an
+	 * answered question may not */
+	env_advance(e, 60000);
+	c = release_cmd(q1, "w2");
+	OK(e, "tutor", apply_query_release, &c);
+	a = answer_cmd(q1, "done", "w3");
+	OK(e, "tutor", apply_query_answer, &a);
+	c = release_cmd(q1, "w3");
+	REFUSED(e, "tutor", apply_query_release, &c, S(CONFLICT), NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +458,7 @@ int main(void)
 		cmocka_unit_test_setup(query_post, env_reset),
 		cmocka_unit_test_setup(human_answers, env_reset),
 		cmocka_unit_test_setup(tutor_claims, env_reset),
+		cmocka_unit_test_setup(tutor_releases, env_reset),
 	};
 	return cmocka_run_group_tests(tests, env_group_setup,
 	                              env_group_teardown);
