@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,11 @@ struct daemon {
 	struct event_base *base;
 	struct tutor *tutor;
 	struct live *live;
+	/* shutting down: the loop runs on until the worker has ended (and
+	 * told the answer streams how), then a little longer to send that */
+	atomic_bool worker_done;
+	struct event *drain;
+	uint64_t drain_deadline_ms, done_ms;
 	struct lms_metrics *reg;
 	struct lms_metric *m_claimed, *m_answered, *m_ollama_err,
 		*m_cluster_err, *m_tokens, *m_tps, *m_up, *m_latency;
@@ -219,17 +225,44 @@ static int metrics_init(struct daemon *d)
 
 /* ----------------------------------------------------------- signals */
 
+#define DRAIN_TICK_MS 50
+#define DRAIN_FLUSH_MS 200   /* after the worker ended */
+#define DRAIN_MAX_MS 3000
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	uint64_t now = lms_now_ms();
+	if (atomic_load(&d->worker_done) && !d->done_ms)
+		d->done_ms = now;
+	if ((d->done_ms && now - d->done_ms >= DRAIN_FLUSH_MS) ||
+	    now >= d->drain_deadline_ms)
+		event_base_loopbreak(d->base);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	(void)what;
 	struct daemon *d = arg;
+	if (d->drain_deadline_ms) { /* a second signal: now */
+		event_base_loopbreak(d->base);
+		return;
+	}
 	LMS_INFO("received %s, shutting down", strsignal((int)sig));
 	tutor_stop(d->tutor);
-	event_base_loopbreak(d->base);
+	d->drain_deadline_ms = lms_now_ms() + DRAIN_MAX_MS;
+	struct timeval tv = {0, DRAIN_TICK_MS * 1000};
+	if (!d->drain || event_add(d->drain, &tv) != 0)
+		event_base_loopbreak(d->base);
 }
 
 static void *worker_main(void *arg)
 {
-	tutor_run(arg);
+	struct daemon *d = arg;
+	tutor_run(d->tutor);
+	atomic_store(&d->worker_done, true);
 	return NULL;
 }
 
@@ -379,7 +412,8 @@ int main(int argc, char **argv)
 		LMS_ERROR("could not install signal handlers");
 		goto out;
 	}
-	if (pthread_create(&th, NULL, worker_main, d.tutor) != 0) {
+	d.drain = event_new(d.base, -1, EV_PERSIST, on_drain, &d);
+	if (pthread_create(&th, NULL, worker_main, &d) != 0) {
 		LMS_ERROR("could not start the worker thread");
 		goto out;
 	}
@@ -398,6 +432,8 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	if (d.drain)
+		event_free(d.drain);
 	lms_http_free(http);
 	live_free(d.live);
 	lms_metrics_free(d.reg);

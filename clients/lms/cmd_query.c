@@ -244,7 +244,7 @@ static int cmd_ask(struct cli *cli, const struct args *a)
 	st.on_waiting = excerpts_show;
 	st.arg = &ex;
 	bool notice_shown = false;
-	uint64_t start = lms_now_ms();
+	uint64_t start = lms_now_ms(); /* of the wait the notice is about */
 	uint64_t deadline = start + wait_s * 1000;
 	char tried[256] = ""; /* the last stream followed */
 	Lms__Rpc__Response *qr = NULL;
@@ -282,7 +282,9 @@ static int cmd_ask(struct cli *cli, const struct args *a)
 			else if (!st.stored && *st.reason)
 				printf("\n(%s)\n", st.reason);
 			fflush(stdout);
-			notice_shown = true;
+			/* given back: the notice again if no tutor takes it */
+			notice_shown = st.stored;
+			start = lms_now_ms();
 			continue;
 		}
 		ask_wait_ms(ASK_POLL_MS);

@@ -114,6 +114,57 @@ static int progress_all_students(struct cli *cli, const char *course,
 	return rc;
 }
 
+/* The scores of a "recent" JSON array, blank-separated, into buf. */
+static const char *recent_text(json_t *rv, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	size_t k;
+	json_t *v;
+	json_array_foreach(rv, k, v)
+	{
+		char sc[32];
+		size_t used = strlen(buf);
+		snprintf(buf + used, len - used, "%s%s", k ? " " : "",
+		         fmt_score(json_number_value(v), sc, sizeof sc));
+	}
+	return buf;
+}
+
+/* Per-topic figures of the progress rows that have some, as a table. */
+static void print_topics(json_t *arr, bool headers)
+{
+	struct table *t = table_new(7, "COURSE", "STUDENT", "TOPIC", "GRADED",
+	                            "AVERAGE", "LEVEL", "RECENT");
+	size_t i, k;
+	json_t *p, *tp;
+	json_array_foreach(arr, i, p)
+	{
+		json_array_foreach(json_object_get(p, "topics"), k, tp)
+		{
+			char avg[32], recent[128];
+			table_row(t, json_string_value(json_object_get(p, "course")),
+			          json_string_value(json_object_get(p, "student")),
+			          json_string_value(json_object_get(tp, "topic")),
+			          fmt("%lld", (long long)json_integer_value(
+			                  json_object_get(tp, "graded"))),
+			          fmt_score(json_number_value(json_object_get(
+			                            tp, "average")),
+			                    avg, sizeof avg),
+			          json_string_value(json_object_get(tp, "level")),
+			          recent_text(json_object_get(tp, "recent"), recent,
+			                      sizeof recent));
+		}
+	}
+	if (table_rows(t) == 0) {
+		table_free(t);
+		return;
+	}
+	table_right(t, 3);
+	table_right(t, 4);
+	printf("\nBy topic:\n");
+	table_print(t, stdout, headers);
+}
+
 static int cmd_progress(struct cli *cli, const struct args *a)
 {
 	const char *course = a->npos ? a->pos[0] : "";
@@ -142,19 +193,9 @@ static int cmd_progress(struct cli *cli, const struct args *a)
 		json_t *p;
 		json_array_foreach(arr, i, p)
 		{
-			char avg[32], recent[128] = "";
-			json_t *rv = json_object_get(p, "recent");
-			size_t k;
-			json_t *v;
-			json_array_foreach(rv, k, v)
-			{
-				char sc[32];
-				snprintf(recent + strlen(recent),
-				         sizeof recent - strlen(recent), "%s%s",
-				         k ? " " : "",
-				         fmt_score(json_number_value(v), sc,
-				                   sizeof sc));
-			}
+			char avg[32], recent[128];
+			recent_text(json_object_get(p, "recent"), recent,
+			            sizeof recent);
 #define U(key) fmt("%lld", (long long)json_integer_value(json_object_get(p, key)))
 #define S(key) json_string_value(json_object_get(p, key))
 			bool graded = json_integer_value(json_object_get(p, "graded"));
@@ -172,6 +213,8 @@ static int cmd_progress(struct cli *cli, const struct args *a)
 		for (int c = 2; c <= 8; c++)
 			table_right(t, c);
 		table_print(t, stdout, !cli->quiet);
+		if (!cli->quiet)
+			print_topics(arr, true);
 	}
 	json_decref(arr);
 	return 0;
@@ -306,7 +349,8 @@ static const struct opt_spec progress_opts[] = {
 
 const struct command cmds_report[] = {
 	{"progress", "[CODE]", 0, 1, progress_opts,
-	 "progress per course: done, due, missing, late, average, level",
+	 "progress per course: done, due, missing, late, average, level "
+	 "(also per topic)",
 	 "Students see their own. The staff of CODE see every student of it, "
 	 "or one\nwith --student.\nLevel: beginner below 70, intermediate below 85, "
 	 "advanced from 85.\n",

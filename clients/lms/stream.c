@@ -220,8 +220,9 @@ int ask_stream_follow(struct ask_stream *st, const char *url,
 	if (st->ended)
 		return 0; /* on_data stopped the transfer at the end line */
 	newline(st);
-	if (cc == CURLE_OK)
-		snprintf(err, errlen, "the stream ended before the answer did");
+	if (cc == CURLE_OK || cc == CURLE_PARTIAL_FILE ||
+	    cc == CURLE_RECV_ERROR)
+		snprintf(err, errlen, "the tutor's answer stream broke off");
 	else if (code == 404)
 		snprintf(err, errlen, "the tutor no longer streams this "
 		         "question");
