@@ -29,6 +29,7 @@
 #include "util.h"
 
 #define SEARCH_LIMIT 5
+#define OLLAMA_RECHECK_MS 10000 /* /api/tags while idle */
 #define SEARCH_MAX_CHARS 6000
 
 struct held {
@@ -101,6 +102,7 @@ struct tutor {
 	struct live *live;
 	struct stream_filter sf;
 	char last_error[256];                    /* of the last request */
+	uint64_t ollama_checked_ms;              /* last /api/tags check */
 	char *token;
 	unsigned lease_ms;
 	unsigned idle_min, idle_max, retry_min, retry_max;
@@ -383,11 +385,15 @@ static bool ollama_down_error(int e)
 static int tutor_check_ollama(struct tutor *t)
 {
 	int rv = ollama_check_model(t->ollama, NULL);
+	t->ollama_checked_ms = lms_now_ms();
 	if (rv == OLLAMA_OK) {
-		LMS_INFO("ollama at %s serves model \"%s\"",
-		         ollama_client_url(t->ollama),
-		         ollama_client_model(t->ollama));
-		STATS(t, t->stats.ollama_up = true);
+		bool was_up;
+		STATS(t, (was_up = t->stats.ollama_up,
+		          t->stats.ollama_up = true));
+		if (!was_up)
+			LMS_INFO("ollama at %s serves model \"%s\"",
+			         ollama_client_url(t->ollama),
+			         ollama_client_model(t->ollama));
 		return 0;
 	}
 	STATS(t, (t->stats.ollama_errors++, t->stats.ollama_up = false));
@@ -910,6 +916,15 @@ void tutor_run(struct tutor *t)
 			tutor_release(t, "this tutor could not answer in "
 			              "time; the question waits for the next "
 			              "free tutor", 0);
+		}
+		if (!h->valid &&
+		    lms_now_ms() - t->ollama_checked_ms >= OLLAMA_RECHECK_MS) {
+			/* idle: notice Ollama going away before a question
+			 * is claimed (and /health says so) */
+			if (tutor_check_ollama(t) != 0) {
+				ollama_ok = false;
+				continue;
+			}
 		}
 		if (!h->valid) {
 			stats_state(t, "waiting for questions");

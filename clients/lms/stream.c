@@ -223,6 +223,12 @@ int ask_stream_follow(struct ask_stream *st, const char *url,
 	if (cc == CURLE_OK || cc == CURLE_PARTIAL_FILE ||
 	    cc == CURLE_RECV_ERROR)
 		snprintf(err, errlen, "the tutor's answer stream broke off");
+	else if (cc == CURLE_OPERATION_TIMEDOUT && lms_now_ms() >= deadline_ms)
+		snprintf(err, errlen, "stopped following the answer: the wait "
+		         "is over");
+	else if (cc == CURLE_OPERATION_TIMEDOUT && code == 200)
+		snprintf(err, errlen, "the tutor's answer stream stalled "
+		         "(nothing for %d s)", ASK_STALL_S);
 	else if (code == 404)
 		snprintf(err, errlen, "the tutor no longer streams this "
 		         "question");

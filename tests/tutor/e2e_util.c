@@ -2,7 +2,7 @@
  * e2e_util.c -- see e2e_util.h.
  *
  * Sections: fixtures and the world, processes (spawn, the fake, tutord),
- * HTTP, questions. Every wait is bounded by a deadline and says on
+ * HTTP, questions, lms. Every wait is bounded by a deadline and says on
  * failure what it last saw; process ids are the only handle on children
  * (never a name).
  */
@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +40,9 @@
 #endif
 #ifndef LMS_FAKE_OLLAMA_PATH
 #error "LMS_FAKE_OLLAMA_PATH must name the fake-ollama binary"
+#endif
+#ifndef LMS_LMS_PATH
+#error "LMS_LMS_PATH must name the lms binary"
 #endif
 
 #define E2E_TUTOR_PASSWORD "tutor-secret-e2e"
@@ -112,6 +116,13 @@ int e2e_teardown(void **state)
 	struct e2e *e = *state;
 	if (!e)
 		return 0;
+	for (unsigned i = 0; i < E2E_MAX_LMS; i++) {
+		if (!e->lms[i].used)
+			continue;
+		if (e->cl && !e->cl->passed)
+			e2e_lms_show(&e->lms[i]);
+		e2e_lms_free(&e->lms[i]);
+	}
 	for (unsigned i = 0; i < E2E_MAX_TUTORS; i++)
 		e2e_reap_kill(&e->tutors[i].pid);
 	e2e_reap_kill(&e->fake_pid);
@@ -825,4 +836,321 @@ void e2e_expect_unanswered(const Lms__Rpc__Query *q, const char *what)
 		         "but nothing may be stored yet (first: %.300s)", what,
 		         q->id, e2e_status_name(q->status), q->n_answers,
 		         q->n_answers ? q->answers[0]->body : "");
+}
+
+/* ----------------------------------------------------------------- lms */
+
+#define E2E_LMS_CHUNK 4096
+
+/* buf grown to hold need + 1 bytes. */
+static void e2e_grow(char **buf, size_t *cap, size_t need)
+{
+	if (need + 1 <= *cap)
+		return;
+	size_t cap2 = *cap ? *cap : E2E_LMS_CHUNK;
+	while (cap2 < need + 1)
+		cap2 *= 2;
+	char *nb = realloc(*buf, cap2);
+	if (!nb)
+		fail_msg("out of memory reading lms output");
+	*buf = nb;
+	*cap = cap2;
+}
+
+static void e2e_mkdir(const char *path)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		fail_msg("could not create \"%s\": %s", path, strerror(errno));
+}
+
+struct e2e_lms *e2e_lms_start(struct e2e *e, const char *who,
+                              const char *input, const char *const *args)
+{
+	struct e2e_lms *r = NULL;
+	for (unsigned i = 0; i < E2E_MAX_LMS && !r; i++)
+		if (!e->lms[i].used)
+			r = &e->lms[i];
+	if (!r)
+		fail_msg("more than %d lms runs at once", E2E_MAX_LMS);
+	memset(r, 0, sizeof *r);
+	r->used = true; /* from here on e2e_teardown cleans up */
+	r->out_fd = r->err_fd = -1;
+	e2e_grow(&r->out, &r->out_cap, 0);
+	e2e_grow(&r->err, &r->err_cap, 0);
+	r->out[0] = r->err[0] = '\0';
+
+	char dir[sizeof e->cl->dir];
+	memcpy(dir, e->cl->dir, sizeof dir);
+	char home[256], config[300], xdg[320], homeenv[270];
+	snprintf(home, sizeof home, "%s/lms-%s", dir, who);
+	snprintf(config, sizeof config, "%s/config", home);
+	e2e_mkdir(home);
+	e2e_mkdir(config);
+	snprintf(homeenv, sizeof homeenv, "HOME=%s", home);
+	snprintf(xdg, sizeof xdg, "XDG_CONFIG_HOME=%s", config);
+
+	char nodes[1024];
+	cl_nodes_arg(e->cl, nodes, sizeof nodes);
+	const char *argv[64];
+	size_t n = 0;
+	argv[n++] = LMS_LMS_PATH;
+	argv[n++] = "--nodes";
+	argv[n++] = nodes;
+	for (size_t i = 0; args[i] && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	size_t o = 0;
+	o += (size_t)snprintf(r->cmd, sizeof r->cmd, "[%s] lms", who);
+	for (size_t i = 3; argv[i] && o < sizeof r->cmd; i++)
+		o += (size_t)snprintf(r->cmd + o, sizeof r->cmd - o, " %s",
+		                      argv[i]);
+
+	int in[2] = {-1, -1}, out[2], err[2];
+	if ((input && pipe2(in, O_CLOEXEC) != 0) || pipe2(out, O_CLOEXEC) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	if (pipe2(err, O_CLOEXEC) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	/* a child that exits before reading its stdin must not kill us */
+	signal(SIGPIPE, SIG_IGN);
+	pid_t parent = getpid();
+	fflush(NULL);
+	r->start_ms = cl_now_ms();
+	pid_t pid = fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		int infd = input ? in[0] : open("/dev/null", O_RDONLY);
+		if (infd < 0 || chdir(home) != 0)
+			_exit(126);
+		dup2(infd, 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		syscall(SYS_close_range, 3u, ~0u, 0u);
+		signal(SIGPIPE, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		putenv(homeenv);
+		putenv(xdg);
+		putenv("LANG=C");
+		putenv("TZ=UTC");
+		unsetenv("LMS_TOKEN");
+		unsetenv("LMS_NODES");
+		unsetenv("LMS_CONFIG");
+		execv(argv[0], (char *const *)argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	r->pid = pid;
+	close(out[1]);
+	close(err[1]);
+	r->out_fd = out[0];
+	r->err_fd = err[0];
+	if (input) {
+		close(in[0]);
+		size_t len = strlen(input), done = 0;
+		while (done < len) {
+			ssize_t w = write(in[1], input + done, len - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break; /* the child went away: its status says */
+			done += (size_t)w;
+		}
+		close(in[1]);
+	}
+	return r;
+}
+
+static void e2e_lms_reap(struct e2e_lms *r, bool block)
+{
+	if (r->pid <= 0)
+		return;
+	int status;
+	pid_t w = waitpid(r->pid, &status, block ? 0 : WNOHANG);
+	if (w != r->pid)
+		return;
+	r->exit_ms = cl_now_ms();
+	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	r->pid = 0;
+}
+
+/* One read from fd (stdout or stderr of r); false at EOF (fd closed). */
+static bool e2e_lms_read_fd(struct e2e_lms *r, bool is_out)
+{
+	int *fd = is_out ? &r->out_fd : &r->err_fd;
+	char **buf = is_out ? &r->out : &r->err;
+	size_t *len = is_out ? &r->out_len : &r->err_len;
+	size_t *cap = is_out ? &r->out_cap : &r->err_cap;
+	e2e_grow(buf, cap, *len + E2E_LMS_CHUNK);
+	ssize_t got;
+	do
+		got = read(*fd, *buf + *len, E2E_LMS_CHUNK);
+	while (got < 0 && errno == EINTR);
+	uint64_t now = cl_now_ms();
+	if (got <= 0) {
+		close(*fd);
+		*fd = -1;
+		return false;
+	}
+	if (is_out) {
+		if (r->n_reads == r->reads_cap) {
+			size_t c = r->reads_cap ? r->reads_cap * 2 : 256;
+			struct e2e_lms_read *nr = realloc(r->reads,
+			                                  c * sizeof *nr);
+			if (!nr)
+				fail_msg("out of memory reading lms output");
+			r->reads = nr;
+			r->reads_cap = c;
+		}
+		r->reads[r->n_reads++] = (struct e2e_lms_read){
+			.at_ms = now, .off = *len, .len = (size_t)got};
+	}
+	*len += (size_t)got;
+	(*buf)[*len] = '\0';
+	return true;
+}
+
+/* One poll of r's pipes for up to wait_ms; reads what is ready, reaps the
+ * child once both pipes are at EOF. True when r is done (reaped, EOF). */
+static bool e2e_lms_pump_once(struct e2e_lms *r, unsigned wait_ms)
+{
+	struct pollfd p[2];
+	bool is_out[2];
+	int np = 0;
+	if (r->out_fd >= 0) {
+		p[np] = (struct pollfd){.fd = r->out_fd, .events = POLLIN};
+		is_out[np++] = true;
+	}
+	if (r->err_fd >= 0) {
+		p[np] = (struct pollfd){.fd = r->err_fd, .events = POLLIN};
+		is_out[np++] = false;
+	}
+	if (np == 0) {
+		e2e_lms_reap(r, false);
+		if (r->pid > 0)
+			cl_sleep_ms(wait_ms < 5 ? wait_ms : 5);
+		return r->pid <= 0;
+	}
+	int n = poll(p, (nfds_t)np, (int)wait_ms);
+	if (n < 0 && errno != EINTR)
+		fail_msg("poll: %s", strerror(errno));
+	for (int i = 0; n > 0 && i < np; i++)
+		if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
+			e2e_lms_read_fd(r, is_out[i]);
+	return false;
+}
+
+void e2e_lms_pump(struct e2e_lms *r, unsigned ms)
+{
+	uint64_t deadline = cl_now_ms() + ms;
+	for (;;) {
+		uint64_t now = cl_now_ms();
+		unsigned left = now < deadline ? (unsigned)(deadline - now) : 0;
+		if (e2e_lms_pump_once(r, left) || left == 0)
+			return;
+	}
+}
+
+size_t e2e_lms_wait_for(struct e2e_lms *r, const char *needle, size_t from,
+                        unsigned timeout_ms)
+{
+	uint64_t deadline = cl_now_ms() + timeout_ms;
+	for (;;) {
+		const char *hit = from <= r->out_len ? strstr(r->out + from,
+		                                              needle)
+		                                     : NULL;
+		if (hit)
+			return (size_t)(hit - r->out);
+		uint64_t now = cl_now_ms();
+		bool done = r->pid <= 0 && r->out_fd < 0 && r->err_fd < 0;
+		if (done)
+			fail_msg("%s: \"%s\" not in its output when it ended "
+			         "(its output below)", r->cmd, needle);
+		if (now >= deadline)
+			fail_msg("%s: \"%s\" not in its output within %u ms "
+			         "(its output below)", r->cmd, needle,
+			         timeout_ms);
+		e2e_lms_pump_once(r, (unsigned)(deadline - now));
+	}
+}
+
+int e2e_lms_finish(struct e2e_lms *r, unsigned timeout_ms)
+{
+	uint64_t deadline = cl_now_ms() + timeout_ms;
+	for (;;) {
+		uint64_t now = cl_now_ms();
+		if (now >= deadline)
+			break;
+		if (e2e_lms_pump_once(r, (unsigned)(deadline - now)))
+			return r->code;
+	}
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		e2e_lms_reap(r, true);
+	}
+	fail_msg("%s did not end within %u ms (killed; its output below)",
+	         r->cmd, timeout_ms);
+	return -1;
+}
+
+uint64_t e2e_lms_byte_ms(const struct e2e_lms *r, size_t off)
+{
+	for (size_t i = 0; i < r->n_reads; i++)
+		if (off >= r->reads[i].off &&
+		    off < r->reads[i].off + r->reads[i].len)
+			return r->reads[i].at_ms;
+	fail_msg("%s: no read brought byte %zu of %zu", r->cmd, off,
+	         r->out_len);
+	return 0;
+}
+
+size_t e2e_lms_reads_in(const struct e2e_lms *r, size_t from, size_t to)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_reads; i++)
+		n += r->reads[i].off < to &&
+		     r->reads[i].off + r->reads[i].len > from;
+	return n;
+}
+
+void e2e_lms_show(const struct e2e_lms *r)
+{
+	fprintf(stderr, "----- %s: %s %d, %zu reads of stdout -----\n"
+	        "--- stdout:\n%s\n--- stderr:\n%s\n-----\n", r->cmd,
+	        r->pid > 0 ? "running, pid" : "exit", r->pid > 0 ?
+	        (int)r->pid : r->code, r->n_reads, r->out ? r->out : "",
+	        r->err ? r->err : "");
+}
+
+void e2e_lms_free(struct e2e_lms *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		e2e_lms_reap(r, true);
+	}
+	if (r->out_fd >= 0)
+		close(r->out_fd);
+	if (r->err_fd >= 0)
+		close(r->err_fd);
+	free(r->out);
+	free(r->err);
+	free(r->reads);
+	memset(r, 0, sizeof *r);
+}
+
+void e2e_lms_login(struct e2e *e, unsigned s)
+{
+	assert_true(s < E2E_STUDENTS);
+	const char *args[] = {"login", e->stud_name[s], "--password-stdin",
+	                      NULL};
+	struct e2e_lms *r = e2e_lms_start(e, e->stud_name[s],
+	                                  E2E_PASSWORD "\n", args);
+	int code = e2e_lms_finish(r, 30000);
+	if (code != 0)
+		fail_msg("%s: exit %d (its output below)", r->cmd, code);
+	e2e_lms_free(r);
 }

@@ -29,10 +29,14 @@
  * has a config of its own, <cluster dir>/tutord<i>.json: the cluster's
  * config.json with a "tutor" section (its own free http_port, the fake's
  * URL, small timeouts), and logs into <cluster dir>/tutord<i>.log. It gets
- * --nodes, --worker, LMS_TUTOR_PASSWORD and OLLAMA_HOST. Children get
- * PR_SET_PDEATHSIG(SIGKILL), so a test process killed by ctest takes them
- * along; e2e_teardown kills what is still running (by pid), prints the
- * tail of the tutord and fake logs when the test did not pass, then runs
+ * --nodes, --worker, LMS_TUTOR_PASSWORD and OLLAMA_HOST. The student's
+ * side is the lms program itself (LMS_LMS_PATH, e2e_lms_*), with a home
+ * of its own per student under the cluster dir (its session file in
+ * <home>/config/lms) and its stdout/stderr on pipes, each read stamped
+ * with the time it arrived. Children get PR_SET_PDEATHSIG(SIGKILL), so a
+ * test process killed by ctest takes them along; e2e_teardown kills what
+ * is still running (by pid), prints the tail of the tutord and fake logs
+ * and the output of the lms runs when the test did not pass, then runs
  * cl_teardown (node logs, databases, temp dir).
  *
  * Threads: everything runs on the test's main thread and may fail the
@@ -65,6 +69,28 @@ struct e2e_tutord {
 	char log[160];
 };
 
+/* One run of the lms program (e2e_lms_start): its stdout and stderr on
+ * pipes, every read from stdout stamped with the monotonic clock
+ * (cl_now_ms). Lives in struct e2e, so that e2e_teardown can stop and
+ * free it whatever happened to the test. */
+#define E2E_MAX_LMS 8
+struct e2e_lms_read {
+	uint64_t at_ms;              /* when read() returned the bytes */
+	size_t off, len;             /* where they are in out */
+};
+struct e2e_lms {
+	bool used;
+	pid_t pid;                   /* 0: reaped */
+	int out_fd, err_fd;          /* -1: at EOF (closed) */
+	int code;                    /* exit status; -1: a signal */
+	uint64_t start_ms, exit_ms;  /* fork; reaped */
+	char cmd[512];               /* for messages */
+	char *out, *err;             /* NUL-terminated, growing */
+	size_t out_len, out_cap, err_len, err_cap;
+	struct e2e_lms_read *reads;  /* of stdout, in order */
+	size_t n_reads, reads_cap;
+};
+
 struct e2e {
 	struct cluster *cl;          /* cl_setup / cl_teardown */
 	struct lmsc *c;              /* a client of every node */
@@ -77,6 +103,7 @@ struct e2e {
 	unsigned fake_port;          /* 0: none chosen yet */
 	char fake_log[160];
 	struct e2e_tutord tutors[E2E_MAX_TUTORS];
+	struct e2e_lms lms[E2E_MAX_LMS];
 };
 
 /* cmocka fixtures: *state becomes a struct e2e (with an empty cluster). */
@@ -170,6 +197,44 @@ void e2e_expect_tutor_answer(const struct e2e *e, const Lms__Rpc__Query *q,
 /* Fails the test unless q has no answer, is not ANSWERED, and no answer
  * body of it carries the fake's error text; `what` names the moment. */
 void e2e_expect_unanswered(const Lms__Rpc__Query *q, const char *what);
+
+/* ----------------------------------------------------------------- lms */
+
+/*
+ * The lms program (LMS_LMS_PATH) as a user runs it: fork + exec with
+ * "--nodes <the cluster>" before args, cwd and HOME = the user's home
+ * <cluster dir>/lms-<who> (created), XDG_CONFIG_HOME = <home>/config
+ * (the session file lands there), LMS_TOKEN/LMS_NODES/LMS_CONFIG unset,
+ * LANG=C, TZ=UTC, the rest of the environment inherited (sanitizer
+ * options). stdin: the text input (NULL: /dev/null); stdout and stderr
+ * on pipes, read by e2e_lms_pump. PR_SET_PDEATHSIG(SIGKILL). Returns the
+ * run (owned by e; e2e_lms_free or e2e_teardown frees it).
+ */
+struct e2e_lms *e2e_lms_start(struct e2e *e, const char *who,
+                              const char *input, const char *const *args);
+/* Reads what the child wrote for up to ms (0: only what is there now);
+ * reaps it once both pipes are at EOF. */
+void e2e_lms_pump(struct e2e_lms *r, unsigned ms);
+/* Pumps until stdout contains needle (searched from byte `from` on);
+ * returns its offset. Fails the test (the output on stderr) when it does
+ * not come within timeout_ms or the child ends first. */
+size_t e2e_lms_wait_for(struct e2e_lms *r, const char *needle, size_t from,
+                        unsigned timeout_ms);
+/* Pumps until the child exited and both pipes are at EOF: its exit
+ * status (-1: a signal). After timeout_ms it is killed and the test
+ * fails. */
+int e2e_lms_finish(struct e2e_lms *r, unsigned timeout_ms);
+/* The time of the read that brought stdout byte off (off < out_len). */
+uint64_t e2e_lms_byte_ms(const struct e2e_lms *r, size_t off);
+/* How many stdout reads carried bytes of [from, to). */
+size_t e2e_lms_reads_in(const struct e2e_lms *r, size_t from, size_t to);
+/* stdout and stderr of r to stderr, under a banner. */
+void e2e_lms_show(const struct e2e_lms *r);
+/* Kills (by pid) and reaps the child if it still runs; frees r. */
+void e2e_lms_free(struct e2e_lms *r);
+/* `lms login <student s> --password-stdin` in the home named after the
+ * student; fails the test unless it exits 0. */
+void e2e_lms_login(struct e2e *e, unsigned s);
 
 /* Milliseconds since the epoch (wall clock: the leader stamps times with
  * it, and every node runs on this machine). */

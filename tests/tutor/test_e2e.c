@@ -32,14 +32,23 @@
  *   tutor_e2e_tutord_killed     SIGKILL of the tutord holding a claim: the
  *                               other answers once, after the lease ran
  *                               out; SIGTERM during an Ollama call exits 0
+ *   tutor_e2e_lms_ask           the real `lms ask` as a student: the answer
+ *                               printed as it is generated (many reads
+ *                               over seconds), equal to the one stored,
+ *                               bad citations gone; Ollama down: waiting,
+ *                               excerpts, exit 0 after --wait, answered
+ *                               later; an error mid-answer: waiting, the
+ *                               answer again, stored once
  *
  * Timings: tutord's lease is max(10 s, 2 x request_timeout_ms), and it
  * starts no Ollama request for a question later than request_timeout_ms
  * before its lease ends. The request timeouts here are 4-8 s: long
  * enough for the fake's short replies also on a loaded machine, short
  * enough for the 10 s leases that tutor_e2e_tutord_killed and
- * tutor_e2e_stream_errors wait out. Figures are printed as "[e2e] ..."
- * lines (ctest -V).
+ * tutor_e2e_stream_errors wait out. tutor_e2e_lms_ask uses 10 s: its
+ * replies are written slowly on purpose (about 4 s), so that `lms ask`
+ * shows them growing. Figures are printed as "[e2e] ..." lines (ctest
+ * -V).
  */
 #include <inttypes.h>
 #include <setjmp.h>
@@ -571,6 +580,441 @@ static void tutor_e2e_tutord_killed(void **state)
 	e2e_pass(e);
 }
 
+/* ------------------------------------------------- lms ask, end to end */
+
+/* A second material whose text carries citations the tutor must not
+ * keep: the fake echoes the prompt, material included, so its answers
+ * carry "[S9]" (no such label) and "[S1, S7]" (S7 neither: at most two
+ * chunks are given here) for the citation filter to remove, in the
+ * stream as in the stored answer. */
+#define ASK_TITLE "Quorum read notes"
+static const char ask_material[] =
+	"A leader answers a linearizable read only after a quorum of the "
+	"cluster confirms that it is still the leader; see [S9] and [S1, S7] "
+	"for the details of quorum reads.\n";
+#define ASK_Q1 "How does a leader answer a linearizable quorum read?"
+#define ASK_QA "Who votes in a Raft election?"
+#define ASK_QB "When does a follower become a candidate in a Raft election?"
+#define ASK_SHOWN "The tutor answers:\n\n"
+#define ASK_AGAIN "[the tutor starts its answer again]\n\n"
+#define ASK_SOURCES "\n\nSources:\n"
+#define ASK_NOTICE "Waiting for the tutor: no tutor has started"
+#define ASK_WAITING "[waiting for the tutor:"
+#define ASK_EXCERPTS "Meanwhile, from the course materials:"
+#define ASK_NONE "No answer yet"
+#define ASK_RESTATED "The answer as stored"
+/* the fake's reply is cut into tokens of these sizes, cycling
+ * (fake_ollama.c) */
+static const unsigned fake_token_sizes[] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3,
+                                            5, 8};
+#define FAKE_TOKEN_CYCLE (sizeof fake_token_sizes / sizeof fake_token_sizes[0])
+
+/* Where needle is in r's stdout from `from` on; fails the test when it
+ * is not. */
+static size_t out_find(const struct e2e_lms *r, const char *needle,
+                       size_t from)
+{
+	const char *hit = from <= r->out_len ? strstr(r->out + from, needle)
+	                                     : NULL;
+	if (!hit)
+		fail_msg("%s: \"%s\" not in its output after byte %zu (its "
+		         "output below)", r->cmd, needle, from);
+	return (size_t)(hit - r->out);
+}
+
+static void out_lacks(const struct e2e_lms *r, const char *needle)
+{
+	if (strstr(r->out, needle))
+		fail_msg("%s: \"%s\" in its output (below)", r->cmd, needle);
+}
+
+/* Waits for r to end; fails the test unless it exits 0. */
+static void lms_ok(struct e2e_lms *r, unsigned timeout_ms)
+{
+	int code = e2e_lms_finish(r, timeout_ms);
+	if (code != 0)
+		fail_msg("%s: exit %d, not 0 (its output below)", r->cmd,
+		         code);
+}
+
+/* The question number from "Asked the tutor (question N)." */
+static uint64_t asked_id(struct e2e_lms *r)
+{
+	size_t at = out_find(r, "Asked the tutor (question ", 0);
+	unsigned long long id = 0;
+	if (sscanf(r->out + at, "Asked the tutor (question %llu).", &id) != 1 ||
+	    id == 0)
+		fail_msg("%s: no question number in its output", r->cmd);
+	return (uint64_t)id;
+}
+
+static struct e2e_lms *lms_ask(struct e2e *e, unsigned stud, const char *q,
+                               const char *wait_s)
+{
+	const char *args[] = {"ask", E2E_COURSE, q, "--wait", wait_s, NULL};
+	return e2e_lms_start(e, e->stud_name[stud], NULL, args);
+}
+
+/* Fails the test unless question id (read as the instructor) has exactly
+ * one answer, by the tutor, the fake's visible answer to it, with no
+ * error text or thinking in it; returns the response (the caller frees
+ * it), the answer is r->query_get->query->answers[0]. */
+static Lms__Rpc__Response *one_tutor_answer(struct e2e *e, uint64_t id,
+                                            const char *body)
+{
+	Lms__Rpc__Response *r = e2e_get(e, e->prof, id);
+	const Lms__Rpc__Query *q = r->query_get->query;
+	if (q->status != LMS__RPC__QUERY_STATUS__QUERY_ANSWERED ||
+	    q->n_answers != 1)
+		fail_msg("question %" PRIu64 ": status %d with %zu answers, "
+		         "not answered once", id, (int)q->status,
+		         q->n_answers);
+	const Lms__Rpc__Answer *a = q->answers[0];
+	if (!a->by_tutor || strcmp(a->author, E2E_TUTOR_USER) != 0)
+		fail_msg("question %" PRIu64 ": answered by \"%s\", not the "
+		         "tutor", id, a->author);
+	static const char *const banned[] = {
+		"<think>", "</think>", "The student asks",
+		FAKE_OLLAMA_ERROR_TEXT, "[S9]", "S7]",
+	};
+	for (size_t k = 0; k < sizeof banned / sizeof banned[0]; k++)
+		if (strstr(a->body, banned[k]))
+			fail_msg("question %" PRIu64 ": the answer contains "
+			         "\"%s\": %.600s", id, banned[k], a->body);
+	if (strncmp(a->body, "Echo: ", 6) != 0 || !strstr(a->body, body))
+		fail_msg("question %" PRIu64 ": not the fake's echo of its "
+		         "question: %.600s", id, a->body);
+	if (a->n_sources == 0)
+		fail_msg("question %" PRIu64 ": the answer names no source",
+		         id);
+	return r;
+}
+
+/* Whether the answer names the material titled `title` as a source. */
+static bool has_source(const Lms__Rpc__Answer *a, const char *title)
+{
+	for (size_t k = 0; k < a->n_sources; k++)
+		if (strcmp(a->sources[k]->title, title) == 0)
+			return true;
+	return false;
+}
+
+/* Fails unless the printed answer `shown` is the stored one (the stream
+ * printed without a final newline when the answer has one). */
+static void shown_is_stored(const struct e2e_lms *r, const char *shown,
+                            const char *stored)
+{
+	size_t n = strlen(shown), m = strlen(stored);
+	if (strcmp(shown, stored) == 0 ||
+	    (m == n + 1 && stored[n] == '\n' && strncmp(shown, stored, n) == 0))
+		return;
+	fail_msg("%s printed another answer than the one stored:\nprinted: "
+	         "%.800s\nstored:  %.800s", r->cmd, shown, stored);
+}
+
+/* The number of tokens after which the fake's default reply to the user
+ * message `user` is a third into its visible part ("Echo: ..."): an
+ * error there comes after some answer was streamed. *echo_at and *len:
+ * where the visible part starts and the reply's length (bytes). */
+static unsigned tokens_into_echo(const char *user, size_t *echo_at,
+                                 size_t *len)
+{
+	struct fake_ollama_mode m;
+	fake_ollama_mode_default(&m);
+	char *full = fake_ollama_reply_text(user, &m);
+	assert_non_null(full);
+	const char *end = strstr(full, "</think>");
+	const char *echo = end ? strstr(end, "Echo: ") : NULL;
+	if (!echo)
+		fail_msg("the fake's reply has no \"</think> ... Echo: \": "
+		         "%.300s", full);
+	*echo_at = (size_t)(echo - full);
+	*len = strlen(full);
+	free(full);
+	size_t target = *echo_at + (*len - *echo_at) / 3, sum = 0;
+	unsigned n = 0;
+	while (sum < target)
+		sum += fake_token_sizes[n++ % FAKE_TOKEN_CYCLE];
+	return n;
+}
+
+static size_t token_bytes(unsigned n)
+{
+	size_t sum = 0;
+	for (unsigned i = 0; i < n; i++)
+		sum += fake_token_sizes[i % FAKE_TOKEN_CYCLE];
+	return sum;
+}
+
+/* 1. `lms ask` prints the answer as the fake generates it: several reads
+ * spread over time, exactly the stored answer, citations filtered. */
+static uint64_t ask_streamed(struct e2e *e, char **user)
+{
+	struct e2e_lms *r = lms_ask(e, 0, ASK_Q1, "60");
+	lms_ok(r, 60000);
+	uint64_t id = asked_id(r);
+	size_t a0 = out_find(r, ASK_SHOWN, 0) + strlen(ASK_SHOWN);
+	size_t a1 = out_find(r, ASK_SOURCES, a0);
+	out_lacks(r, ASK_RESTATED);
+	out_lacks(r, ASK_WAITING);
+	out_find(r, ASK_TITLE, a1);
+	char *shown = strndup(r->out + a0, a1 - a0);
+	assert_non_null(shown);
+	uint64_t first = e2e_lms_byte_ms(r, a0);
+	uint64_t last = e2e_lms_byte_ms(r, a1 - 1);
+	size_t reads = e2e_lms_reads_in(r, a0, a1);
+	printf("[e2e] lms ask: %zu bytes of answer in %zu reads over %" PRIu64
+	       " ms; the first %" PRIu64 " ms after the start and %" PRIu64
+	       " ms before the exit (%zu reads in all, %" PRIu64 " ms)\n",
+	       a1 - a0, reads, last - first, first - r->start_ms,
+	       r->exit_ms - first, r->n_reads, r->exit_ms - r->start_ms);
+	if (r->exit_ms < first + 500 || reads < 5)
+		fail_msg("%s: the answer was not streamed: %zu reads, the "
+		         "first %" PRIu64 " ms before the exit", r->cmd, reads,
+		         r->exit_ms - first);
+	if (strstr(shown, "[S9]") || strstr(shown, "S7]") ||
+	    !strstr(shown, "see and [S1] for the details"))
+		fail_msg("%s: the streamed answer's citations are not "
+		         "filtered (its output below)", r->cmd);
+
+	/* the fake did send the citations that were removed */
+	*user = e2e_fake_last_user(e);
+	if (!*user || !strstr(*user, ASK_Q1))
+		fail_msg("the fake's last prompt is not for \"%s\"", ASK_Q1);
+	char *raw = fake_ollama_visible_answer(*user);
+	assert_non_null(raw);
+	if (!strstr(raw, "see [S9] and [S1, S7] for"))
+		fail_msg("the fake's answer does not carry the material's "
+		         "citations: %.600s", raw);
+	free(raw);
+
+	Lms__Rpc__Response *g = one_tutor_answer(e, id, ASK_Q1);
+	const Lms__Rpc__Answer *an = g->query_get->query->answers[0];
+	shown_is_stored(r, shown, an->body);
+	if (!has_source(an, ASK_TITLE))
+		fail_msg("question %" PRIu64 ": \"%s\" is not among the "
+		         "sources", id, ASK_TITLE);
+	/* and the student reads the same through the client library */
+	Lms__Rpc__Response *gs = e2e_get(e, e->stud[0], id);
+	assert_string_equal(gs->query_get->query->answers[0]->body, an->body);
+	lmsc_response_free(gs);
+	lmsc_response_free(g);
+	free(shown);
+	e2e_lms_free(r);
+	return id;
+}
+
+/* The first "waiting for the tutor" of r, either lms's own notice (no
+ * tutor started within 3 s) or the stream's (the tutor's request
+ * failed), within timeout_ms of its start: its offset, *stream says
+ * which. */
+static size_t first_waiting(struct e2e_lms *r, bool *stream,
+                            unsigned timeout_ms)
+{
+	uint64_t deadline = r->start_ms + timeout_ms;
+	for (;;) {
+		const char *x = strstr(r->out, ASK_WAITING);
+		const char *y = strstr(r->out, ASK_NOTICE);
+		const char *hit = x && (!y || x < y) ? x : y;
+		if (hit) {
+			*stream = hit == x;
+			return (size_t)(hit - r->out);
+		}
+		if (cl_now_ms() >= deadline)
+			break;
+		e2e_lms_pump(r, 20);
+	}
+	fail_msg("%s: no \"waiting for the tutor\" within %u ms", r->cmd,
+	         timeout_ms);
+	return 0;
+}
+
+/* r gave up waiting: exit 0, the excerpts (with E2E_MATERIAL_TITLE)
+ * after the waiting line at w, then "No answer yet"; no answer text.
+ * Returns the question's id. */
+static uint64_t gave_up(struct e2e_lms *r, size_t w, const char *what)
+{
+	lms_ok(r, 15000);
+	uint64_t id = asked_id(r);
+	size_t m = out_find(r, ASK_EXCERPTS, w);
+	out_find(r, E2E_MATERIAL_TITLE, m);
+	out_find(r, ASK_NONE, m);
+	out_lacks(r, ASK_SHOWN);
+	uint64_t said = e2e_lms_byte_ms(r, w) - r->start_ms;
+	printf("[e2e] Ollama down, question %" PRIu64 ": \"%.40s\" after "
+	       "%" PRIu64 " ms, exit 0 after %" PRIu64 " ms\n", id, what,
+	       said, r->exit_ms - r->start_ms);
+	if (said > 4000)
+		fail_msg("%s: \"%s\" only after %" PRIu64 " ms", r->cmd, what,
+		         said);
+	return id;
+}
+
+/* 2. Ollama down: lms says it waits, shows excerpts, gives up after
+ * --wait 5 with exit 0; the questions stay unanswered until Ollama is
+ * back, then each is answered once. */
+static void ask_ollama_down(struct e2e *e)
+{
+	char buf[512];
+	e2e_fake_stop(e);
+	int code = e2e_tutord_get(e, 0, "/health", buf, sizeof buf);
+	buf[strcspn(buf, "\n")] = '\0';
+	printf("[e2e] /health of the idle tutord right after Ollama "
+	       "stopped: %d \"%s\"\n", code, buf);
+
+	/* a: if tutord still believes Ollama up, it claims, its request
+	 * fails, the stream says so ("[waiting for the tutor: ..."); if its
+	 * idle check (every 10 s) found Ollama gone first, it claims
+	 * nothing and lms gives its own notice (no claim within 3 s) */
+	struct e2e_lms *ra = lms_ask(e, 1, ASK_QA, "5");
+	bool stream;
+	size_t wa = first_waiting(ra, &stream, 4500);
+
+	/* b, meanwhile: tutord knows now, holds a and claims nothing
+	 * while it waits for Ollama; lms gives its own notice at 3 s */
+	wait_health(e, 0, 503, buf, sizeof buf, 5000);
+	uint64_t ida = asked_id(ra);
+	Lms__Rpc__Response *g = e2e_get(e, e->prof, ida);
+	int sa = g->query_get->query->status;
+	if (sa != LMS__RPC__QUERY_STATUS__QUERY_CLAIMED &&
+	    sa != LMS__RPC__QUERY_STATUS__QUERY_OPEN)
+		fail_msg("question %" PRIu64 " is neither open nor claimed "
+		         "while Ollama is down (%d)", ida, sa);
+	lmsc_response_free(g);
+	struct e2e_lms *rb = lms_ask(e, 1, ASK_QB, "5");
+	size_t wb = e2e_lms_wait_for(rb, ASK_NOTICE, 0, 4500);
+	gave_up(ra, wa, stream ? ASK_WAITING : ASK_NOTICE);
+	uint64_t idb = gave_up(rb, wb, ASK_NOTICE);
+	out_lacks(rb, ASK_WAITING);
+	e2e_lms_free(ra);
+	e2e_lms_free(rb);
+
+	g = e2e_get(e, e->prof, ida);
+	e2e_expect_unanswered(g->query_get->query, "lms ask gave up (a)");
+	lmsc_response_free(g);
+	g = e2e_get(e, e->prof, idb);
+	e2e_expect_unanswered(g->query_get->query, "lms ask gave up (b)");
+	if (g->query_get->query->status != LMS__RPC__QUERY_STATUS__QUERY_OPEN)
+		fail_msg("question %" PRIu64 " is not OPEN while the tutor "
+		         "waits for Ollama (%d, \"%s\")", idb,
+		         (int)g->query_get->query->status,
+		         g->query_get->query->claimed_by);
+	lmsc_response_free(g);
+
+	/* Ollama back: both answered by tutord, once */
+	e2e_fake_start(e, 0);
+	uint64_t ids[2] = {ida, idb};
+	unsigned took = wait_answered(e, ids, 2, 1, ANSWER_MS);
+	printf("[e2e] both answered %u ms after Ollama came back\n", took);
+	lmsc_response_free(one_tutor_answer(e, ida, ASK_QA));
+	lmsc_response_free(one_tutor_answer(e, idb, ASK_QB));
+}
+
+/* 3. The model errs mid-answer: lms says it waits, the answer starts
+ * again when Ollama works, the whole answer is printed and stored
+ * once. user1: the prompt of ASK_Q1 in part 1 (the same length now). */
+static void ask_error_midway(struct e2e *e, const char *user1)
+{
+	size_t echo_at, len;
+	unsigned n = tokens_into_echo(user1, &echo_at, &len);
+	char mode[128];
+	/* the first line after 1 s, so that lms follows the stream before
+	 * the answer starts */
+	snprintf(mode, sizeof mode, "{\"error_after\": %u, \"first_delay\": "
+	         "1000, \"token_delay\": 2}", n);
+	e2e_fake_mode(e, mode);
+	struct e2e_lms *r = lms_ask(e, 0, ASK_Q1, "60");
+	size_t a0 = e2e_lms_wait_for(r, ASK_SHOWN, 0, 15000) +
+	            strlen(ASK_SHOWN);
+	size_t w = e2e_lms_wait_for(r, ASK_WAITING, a0, 15000);
+	if (w < a0 + 20 || strncmp(r->out + a0, "Echo: ", 6) != 0)
+		fail_msg("%s: no answer text before \"%s\"", r->cmd,
+		         ASK_WAITING);
+	uint64_t seen = cl_now_ms();
+	e2e_lms_pump(r, 2000);
+	e2e_fake_mode(e, "{}");
+	uint64_t fixed = cl_now_ms();
+	lms_ok(r, 30000);
+	uint64_t id = asked_id(r);
+	size_t again = out_find(r, ASK_AGAIN, w), last = again;
+	unsigned attempts = 1;
+	for (const char *p; (p = strstr(r->out + last + 1, ASK_AGAIN));
+	     attempts++)
+		last = (size_t)(p - r->out);
+	size_t f0 = last + strlen(ASK_AGAIN);
+	size_t f1 = out_find(r, ASK_SOURCES, f0);
+	out_find(r, ASK_TITLE, f1);
+	out_lacks(r, ASK_RESTATED);
+	out_lacks(r, ASK_NONE);
+	char *shown = strndup(r->out + f0, f1 - f0);
+	assert_non_null(shown);
+	if (strstr(shown, FAKE_OLLAMA_ERROR_TEXT) || strstr(shown, "[S9]"))
+		fail_msg("%s: the final answer printed carries error text or "
+		         "a bad citation: %.600s", r->cmd, shown);
+	Lms__Rpc__Response *g = one_tutor_answer(e, id, ASK_Q1);
+	shown_is_stored(r, shown, g->query_get->query->answers[0]->body);
+	lmsc_response_free(g);
+	printf("[e2e] error after %u tokens (%zu bytes; the visible answer "
+	       "from byte %zu of %zu): %zu bytes shown before \"%s\", fixed "
+	       "%" PRIu64 " ms later, %u more attempt(s) shown, exit 0 %" PRIu64
+	       " ms after the fix\n", n, token_bytes(n), echo_at, len, w - a0,
+	       ASK_WAITING, fixed - seen, attempts, r->exit_ms - fixed);
+
+	/* the error did come inside the visible answer of this prompt */
+	char *user3 = e2e_fake_last_user(e);
+	assert_non_null(user3);
+	size_t echo3, len3;
+	tokens_into_echo(user3, &echo3, &len3);
+	if (token_bytes(n) <= echo3 + 20 || token_bytes(n) >= len3)
+		fail_msg("the error after %zu bytes is not inside the visible "
+		         "answer (bytes %zu..%zu)", token_bytes(n), echo3,
+		         len3);
+	free(user3);
+	free(shown);
+	e2e_lms_free(r);
+}
+
+static void tutor_e2e_lms_ask(void **state)
+{
+	struct e2e *e = *state;
+	char buf[4096];
+	uint64_t t0 = cl_now_ms();
+	e2e_world(e);
+	sv_material_txt(e->c, e->prof, E2E_COURSE, ASK_TITLE, ask_material);
+	/* a port below the ephemeral range: the fake restarts on it */
+	e->fake_port = e2e_free_port();
+	e2e_fake_start(e, 0);
+	/* the visible answer (about 200 tokens) over about 2 s, after a
+	 * think block as long */
+	e2e_fake_mode(e, "{\"token_delay\": 10}");
+	e2e_tutord_start(e, 0, "e2e-tutor-a", 10000);
+	wait_health(e, 0, 200, buf, sizeof buf, HEALTH_MS);
+	uint64_t tl = cl_now_ms();
+	e2e_lms_login(e, 0);
+	e2e_lms_login(e, 1);
+	uint64_t t1 = cl_now_ms();
+	printf("[e2e] world, fake and tutord %" PRIu64 " ms, two lms logins "
+	       "%" PRIu64 " ms\n", tl - t0, t1 - tl);
+
+	char *user1 = NULL;
+	ask_streamed(e, &user1);
+	uint64_t t2 = cl_now_ms();
+	ask_ollama_down(e);
+	uint64_t t3 = cl_now_ms();
+	ask_error_midway(e, user1);
+	uint64_t t4 = cl_now_ms();
+	free(user1);
+	metric_eq(e, 0, "tutord_questions_answered_total", 4);
+	printf("[e2e] setup %" PRIu64 " ms, streamed %" PRIu64 " ms, Ollama "
+	       "down %" PRIu64 " ms, error midway %" PRIu64 " ms\n", t1 - t0,
+	       t2 - t1, t3 - t2, t4 - t3);
+
+	e2e_tutord_stop(e, 0, 5000);
+	e2e_fake_stop(e);
+	cl_stop_all(e->cl);
+	e2e_pass(e);
+}
+
 /* ---------------------------------------------------------------- main */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, e2e_setup, e2e_teardown)
@@ -583,6 +1027,7 @@ int main(int argc, char **argv)
 		T(tutor_e2e_stream_errors),
 		T(tutor_e2e_two_tutors_burst),
 		T(tutor_e2e_tutord_killed),
+		T(tutor_e2e_lms_ask),
 	};
 	if (argc > 2) {
 		fprintf(stderr, "usage: %s [TEST_NAME]\n", argv[0]);
