@@ -630,7 +630,7 @@ double e2e_metric(struct e2e *e, unsigned i, const char *name)
 	int code = e2e_tutord_get(e, i, "/metrics", buf, sizeof buf);
 	if (code != 200)
 		fail_msg("tutord %u: GET /metrics answered %d", i, code);
-	double v;
+	double v = 0;
 	if (!e2e_sample(buf, name, &v))
 		fail_msg("tutord %u: /metrics has no sample %s", i, name);
 	return v;

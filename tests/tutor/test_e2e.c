@@ -867,7 +867,7 @@ static void ask_ollama_down(struct e2e *e)
 	 * idle check (every 10 s) found Ollama gone first, it claims
 	 * nothing and lms gives its own notice (no claim within 3 s) */
 	struct e2e_lms *ra = lms_ask(e, 1, ASK_QA, "5");
-	bool stream;
+	bool stream = false;
 	size_t wa = first_waiting(ra, &stream, 4500);
 
 	/* b, meanwhile: tutord knows now, holds a and claims nothing
