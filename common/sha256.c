@@ -83,6 +83,10 @@ void lms_sha256_init(struct lms_sha256 *c)
 void lms_sha256_update(struct lms_sha256 *c, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	/* data may be NULL when len is 0 (an empty upload's bytes), and
+	 * memcpy from NULL is undefined even for 0 bytes. */
+	if (len == 0)
+		return;
 	c->total += len;
 	if (c->used > 0) {
 		size_t take = 64 - c->used < len ? 64 - c->used : len;

@@ -148,8 +148,54 @@ void call_finish_frame(struct call *c, uint8_t *frame, size_t len)
 
 /* ---------------------------------------------------------- dispatch */
 
+/*
+ * protobuf-c (1.4) accepts a field number 0 written as an overlong varint
+ * (0x80 0x00), keeps it as an unknown field and packs it back as the byte
+ * 0x00, which no decoder accepts. A request holding one decodes here but
+ * not once packed again: on the leader when a follower relays it (the
+ * leader closes the relay connection, failing every call on it), and on
+ * every node when a write embeds its message in a command. It is not
+ * valid protobuf: found by tests/fuzz/fuzz_client_msg, refused here.
+ */
+static bool rpc_has_field_zero(const ProtobufCMessage *m, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	if (depth > 16)
+		return true; /* lms.proto nests far less */
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return true;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		const char *base = (const char *)m + f->offset;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)m +
+		                        f->quantifier_offset) != f->id)
+			continue;
+		size_t n = 1;
+		const ProtobufCMessage *const *items =
+			(const ProtobufCMessage *const *)base;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)((const char *)m +
+			                      f->quantifier_offset);
+			items = *(const ProtobufCMessage *const *const *)base;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (items[k] && rpc_has_field_zero(items[k], depth + 1))
+				return true;
+	}
+	return false;
+}
+
 void rpc_dispatch(struct call *c)
 {
+	if (rpc_has_field_zero(&c->req->base, 0)) {
+		call_finish(c, LMS__RPC__STATUS__INVALID_ARGUMENT,
+		            "request does not decode (a field numbered 0)");
+		return;
+	}
 	switch (c->req->op_case) {
 	case LMS__RPC__REQUEST__OP_KV_PUT: kv_put(c); break;
 	case LMS__RPC__REQUEST__OP_KV_GET: kv_get(c); break;

@@ -187,8 +187,20 @@ int ingest_pdf_extract(const void *data, size_t len,
 		       struct ingest_result *out, char *msg, size_t msglen);
 
 /*
- * Child side, after the sandbox is in place: open the PDF with poppler and
- * write the frames to fd. Never returns (_exit).
+ * The extraction without the process around it: open the PDF with poppler
+ * and write the frames to fd (blocking). Returns 0 once the output is
+ * written (an 'E' frame and an early stop on a limit included), or -1 with
+ * errno when a write failed. Frees everything it allocated. Only
+ * ingest_child_run() and the fuzz target call it: poppler runs in the
+ * sandbox, never in a daemon.
+ */
+int ingest_pdf_frames(int fd, const void *data, size_t len,
+		      size_t max_pages, size_t max_text_bytes);
+
+/*
+ * Child side, after the sandbox is in place: ingest_pdf_frames(), then
+ * _exit(0), or _exit(INGEST_CHILD_EXIT_IO) when a write failed. Never
+ * returns.
  */
 void ingest_child_run(int fd, const void *data, size_t len,
 		      size_t max_pages, size_t max_text_bytes)

@@ -19,29 +19,26 @@
  *
  * _exit(), never exit(): the child is a copy of the caller (a daemon, a test
  * runner) whose atexit handlers and stdio buffers belong to the parent.
+ * The work itself is ingest_pdf_frames(), which returns and frees what it
+ * allocated, so that the fuzz target (tests/fuzz/fuzz_ingest_pdf.c) can run
+ * it in process; ingest_child_run() only turns its result into an exit.
  */
 #include "ingest_internal.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <poppler.h>
 
-static void child_send(int fd, unsigned char tag, uint32_t arg,
-		       const void *bytes, size_t n)
-{
-	if (ingest_frame_write(fd, tag, arg, bytes, n) != 0)
-		_exit(INGEST_CHILD_EXIT_IO);
-}
-
-void ingest_child_run(int fd, const void *data, size_t len,
+int ingest_pdf_frames(int fd, const void *data, size_t len,
 		      size_t max_pages, size_t max_text_bytes)
 {
 	GError *gerr = NULL;
 	GBytes *bytes = g_bytes_new_static(data, len);
 	PopplerDocument *doc;
 	size_t total = 0;
-	int n;
+	int n, rv;
 
 	doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
 	if (doc == NULL) {
@@ -59,35 +56,52 @@ void ingest_child_run(int fd, const void *data, size_t len,
 		rlen = strlen(reason);
 		if (rlen >= INGEST_REASON_MAX)
 			rlen = INGEST_REASON_MAX - 1;
-		child_send(fd, INGEST_TAG_ERROR, kind, reason, rlen);
-		_exit(0);
+		rv = ingest_frame_write(fd, INGEST_TAG_ERROR, kind, reason,
+					rlen);
+		g_clear_error(&gerr);
+		g_bytes_unref(bytes);
+		return rv;
 	}
 
 	n = poppler_document_get_n_pages(doc);
 	if (n < 0)
 		n = 0;
-	child_send(fd, INGEST_TAG_PAGES, (uint32_t)n, NULL, 0);
-	if (n == 0 || (size_t)n > max_pages)
-		_exit(0);
+	rv = ingest_frame_write(fd, INGEST_TAG_PAGES, (uint32_t)n, NULL, 0);
+	if (rv != 0 || n == 0 || (size_t)n > max_pages)
+		goto out;
 
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && rv == 0; i++) {
 		PopplerPage *page = poppler_document_get_page(doc, i);
 		char *text = page != NULL ? poppler_page_get_text(page) : NULL;
 		size_t tlen = text != NULL ? strlen(text) : 0;
+		bool over = tlen > max_text_bytes - total;
 
-		if (tlen > max_text_bytes - total) {
-			/* Announce one byte too many; the parent refuses. */
+		/* Over the budget: announce one byte too many; the parent
+		 * refuses. */
+		if (over)
 			tlen = max_text_bytes - total + 1;
-			child_send(fd, INGEST_TAG_PAGE, (uint32_t)i, text, tlen);
-			_exit(0);
-		}
 		total += tlen;
-		child_send(fd, INGEST_TAG_PAGE, (uint32_t)i,
-			   text != NULL ? text : "", tlen);
+		rv = ingest_frame_write(fd, INGEST_TAG_PAGE, (uint32_t)i,
+					text != NULL ? text : "", tlen);
 		g_free(text);
 		if (page != NULL)
 			g_object_unref(page);
+		if (over)
+			goto out;
 	}
-	child_send(fd, INGEST_TAG_DONE, (uint32_t)n, NULL, 0);
+	if (rv == 0)
+		rv = ingest_frame_write(fd, INGEST_TAG_DONE, (uint32_t)n, NULL,
+					0);
+out:
+	g_object_unref(doc);
+	g_bytes_unref(bytes);
+	return rv;
+}
+
+void ingest_child_run(int fd, const void *data, size_t len,
+		      size_t max_pages, size_t max_text_bytes)
+{
+	if (ingest_pdf_frames(fd, data, len, max_pages, max_text_bytes) != 0)
+		_exit(INGEST_CHILD_EXIT_IO);
 	_exit(0);
 }
