@@ -586,6 +586,46 @@ void cl_start(struct cluster *cl, unsigned id)
 	cl_wait_up(cl, id);
 }
 
+int cl_start_try(struct cluster *cl, unsigned id, unsigned timeout_ms,
+                 char *why, size_t cap)
+{
+	cl_spawn(cl, id);
+	if (cap)
+		why[0] = '\0';
+	if (timeout_ms == 0)
+		return 0;
+	return cl_wait_up_try(cl, id, timeout_ms, why, cap);
+}
+
+int cl_wait_up_try(struct cluster *cl, unsigned id, unsigned timeout_ms,
+                   char *why, size_t cap)
+{
+	struct cl_node *nd = cl_node_of(cl, id);
+	pid_t pid = nd->pid;
+	uint64_t deadline = cl_now_ms() + timeout_ms;
+	if (cap)
+		why[0] = '\0';
+	if (pid <= 0) {
+		snprintf(why, cap, "not running");
+		return -1;
+	}
+	while (cl_now_ms() < deadline) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			nd->pid = 0;
+			nd->paused = false;
+			cl_describe_exit(status, why, cap);
+			return -1;
+		}
+		if (cl_port_accepts(nd->host, nd->client_port))
+			return 0;
+		cl_sleep_ms(20);
+	}
+	snprintf(why, cap, "client port %s:%u not up within %u ms", nd->host,
+	         nd->client_port, timeout_ms);
+	return -2;
+}
+
 void cl_check_alive(struct cluster *cl)
 {
 	for (unsigned id = 1; id <= cl->n; id++) {
@@ -790,6 +830,36 @@ void cl_heal(struct cluster *cl)
 {
 	cl_nft_delete(cl->nft_table);
 	cl->partitioned = false;
+}
+
+void cl_cut_links(struct cluster *cl, const unsigned (*pairs)[2], size_t n)
+{
+	char *rules = NULL;
+	size_t rlen = 0;
+	FILE *m = open_memstream(&rules, &rlen);
+	assert_non_null(m);
+	fprintf(m, "add table inet %s\n"
+	        "add chain inet %s out { type filter hook output priority 0; "
+	        "policy accept; }\n", cl->nft_table, cl->nft_table);
+	for (size_t i = 0; i < n; i++) {
+		const struct cl_node *a = cl_node_of(cl, pairs[i][0]);
+		const struct cl_node *b = cl_node_of(cl, pairs[i][1]);
+		fprintf(m, "add rule inet %s out ip saddr %s ip daddr %s drop\n",
+		        cl->nft_table, a->host, b->host);
+		fprintf(m, "add rule inet %s out ip saddr %s ip daddr %s drop\n",
+		        cl->nft_table, b->host, a->host);
+	}
+	fclose(m);
+	if (cl->partitioned)
+		cl_nft_delete(cl->nft_table);
+	cl->partitioned = true; /* teardown deletes it whatever happens */
+	FILE *p = popen("nft -f -", "w");
+	assert_non_null(p);
+	fputs(rules, p);
+	int rc = pclose(p);
+	free(rules);
+	if (rc != 0)
+		fail_msg("nft refused the link cuts (status %d)", rc);
 }
 
 /* ------------------------------------------------------------ clients */

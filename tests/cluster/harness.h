@@ -129,6 +129,20 @@ void cl_pass(struct cluster *cl);
 /* Starts node id and waits until its client port accepts connections. */
 void cl_start(struct cluster *cl, unsigned id);
 
+/* The same without failing the test when the node does not come up:
+ * 0 once its client port accepts connections; -1 when lmsd exited (why
+ * says how, the node is marked stopped); -2 when the port was not up
+ * within timeout_ms (the node is left running). timeout_ms 0 only starts
+ * the process (0), for starting several at once and then waiting for
+ * each with cl_wait_up_try. For chaos runs, where a node that cannot
+ * start is a finding to report, not a broken test. */
+int cl_start_try(struct cluster *cl, unsigned id, unsigned timeout_ms,
+                 char *why, size_t cap);
+/* The waiting half of cl_start_try, for a node started with timeout 0
+ * (same return values). */
+int cl_wait_up_try(struct cluster *cl, unsigned id, unsigned timeout_ms,
+                   char *why, size_t cap);
+
 /* SIGTERM (after SIGCONT if paused) and waits up to timeout_ms. Returns
  * the exit status (0..255), or -1 if it died of a signal or had to be
  * killed; *elapsed_ms (may be NULL) is the time it took to exit. */
@@ -152,6 +166,13 @@ void cl_require_partitions(struct cluster *cl);
 /* Cuts every link between the nodes in side[0..n) and all other nodes. */
 void cl_partition(struct cluster *cl, const unsigned *side, size_t n);
 void cl_heal(struct cluster *cl);
+
+/* Cuts the links between the node pairs pairs[0..n) (both directions)
+ * and no other: shapes two sides cannot express, such as a ring (each
+ * node reaching only its neighbours) or a bridge (two halves that only
+ * one node reaches). Replaces any partition in place; cl_heal restores
+ * every link. Needs what cl_partition needs. */
+void cl_cut_links(struct cluster *cl, const unsigned (*pairs)[2], size_t n);
 
 /* Running members: fills ids (CL_MAX_NODES), returns how many. */
 size_t cl_live_members(const struct cluster *cl, unsigned *ids);
