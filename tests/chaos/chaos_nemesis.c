@@ -167,47 +167,6 @@ static void start_nodes(struct chaos *ch, const unsigned *ids, size_t n)
 	}
 }
 
-/* A membership change through the leader (the library finds it): 0, the
- * status answered, or the library's negative errno. */
-static int member_call(struct chaos *ch, const char *op, unsigned id)
-{
-	const struct cl_node *nd = &ch->cl->nodes[id];
-	char peer[64], client[64];
-	snprintf(peer, sizeof peer, "%s:%u", nd->host, nd->peer_port);
-	snprintf(client, sizeof client, "%s:%u", nd->host, nd->client_port);
-	Lms__Rpc__Request req = LMS__RPC__REQUEST__INIT;
-	Lms__Rpc__MemberAddRequest add = LMS__RPC__MEMBER_ADD_REQUEST__INIT;
-	Lms__Rpc__MemberPromoteRequest pro =
-		LMS__RPC__MEMBER_PROMOTE_REQUEST__INIT;
-	Lms__Rpc__MemberRemoveRequest rem =
-		LMS__RPC__MEMBER_REMOVE_REQUEST__INIT;
-	if (strcmp(op, "add") == 0) {
-		add.id = id;
-		add.peer_address = peer;
-		add.client_address = client;
-		req.op_case = LMS__RPC__REQUEST__OP_MEMBER_ADD;
-		req.member_add = &add;
-	} else if (strcmp(op, "promote") == 0) {
-		pro.id = id;
-		req.op_case = LMS__RPC__REQUEST__OP_MEMBER_PROMOTE;
-		req.member_promote = &pro;
-	} else {
-		rem.id = id;
-		req.op_case = LMS__RPC__REQUEST__OP_MEMBER_REMOVE;
-		req.member_remove = &rem;
-	}
-	struct lmsc *c = cl_client(ch->cl, NULL, 0);
-	if (!c)
-		return -ENOMEM;
-	Lms__Rpc__Response *r = NULL;
-	int rv = lmsc_call(c, &req, &r, 0);
-	if (rv == 0)
-		rv = r->status == LMS__RPC__STATUS__OK ? 0 : (int)r->status;
-	lmsc_response_free(r);
-	lmsc_free(c);
-	return rv;
-}
-
 /* SIGTERM to every node in ids at once, then each must exit with status
  * 0 within NEM_STOP_MS (what lmsd promises); anomalies otherwise. */
 static void stop_nodes(struct chaos *ch, const unsigned *ids, size_t n)
@@ -309,7 +268,7 @@ static bool restore_members(struct chaos *ch, uint64_t deadline)
 						break;
 				}
 				const char *op = in ? "promote" : "add";
-				int rv = member_call(ch, op, id);
+				int rv = cl_member(ch->cl, op, id, NULL);
 				if (rv != last_rv || id != last_id ||
 				    strcmp(op, last_op) != 0) {
 					char nb[64];
@@ -615,7 +574,7 @@ static void do_membership(struct chaos *ch, struct fault *f)
 	uint64_t deadline = cl_now_ms() + NEM_REMOVE_RETRY_MS;
 	int rv;
 	for (;;) {
-		rv = member_call(ch, "remove", id);
+		rv = cl_member(ch->cl, "remove", id, NULL);
 		if (rv != LMS__RPC__STATUS__FAILED_PRECONDITION ||
 		    cl_now_ms() >= deadline)
 			break;
