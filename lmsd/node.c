@@ -6,8 +6,12 @@
  * --------------
  * node_kick() schedules node_process() once per loop iteration, so that all
  * the messages and proposals that arrived in one iteration go into one
- * batch (one PostgreSQL transaction, one fsync). node_process() takes a
- * batch when none is outstanding:
+ * batch (one PostgreSQL transaction, one fsync). node_process() first
+ * sends what needs no persistence (raft_flush_now: a leader's APPENDs and
+ * heartbeats, a follower's answers that acknowledge only durable entries),
+ * also while a batch is being persisted, so that a slow fsync delays
+ * neither heartbeats nor replication (no elections because PostgreSQL is
+ * busy). Then it takes a batch when none is outstanding:
  *
  *   1. messages_now go out at once (a SNAPSHOT message first gets its bytes
  *      from the reader thread);
@@ -1136,10 +1140,18 @@ static bool node_batch_needs_storage(const struct raft_ready *rd)
 	       rd->n_entries || rd->compact_before || rd->n_committed;
 }
 
+static void node_send_now(void *arg, const struct raft_message *m)
+{
+	node_send(arg, m, 1);
+}
+
 static void node_process(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
-	if (n->persisting || n->fatal || !raft_has_ready(n->raft))
+	if (n->fatal)
+		return;
+	raft_flush_now(n->raft, node_send_now, n);
+	if (n->persisting || !raft_has_ready(n->raft))
 		return;
 	raft_ready(n->raft, &n->rd);
 	n->persisting = true;
@@ -1174,7 +1186,7 @@ static void node_process(evutil_socket_t fd, short what, void *arg)
 
 static void node_kick(struct node *n)
 {
-	if (!n->persisting && !n->fatal)
+	if (!n->fatal && (!n->persisting || raft_has_now(n->raft)))
 		event_active(n->process_ev, EV_TIMEOUT, 0);
 }
 

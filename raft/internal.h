@@ -162,6 +162,9 @@ struct raft_msgq {
 };
 
 int ready_send(struct raft *r, const struct raft_message *m, void *owned);
+/* May this follower answer an APPEND before its pending batches are
+ * durable (term durable, no snapshot install pending)? See ready.c. */
+bool ready_can_answer_now(const struct raft *r);
 /* *m becomes a message of `type` from this server to `to` in its current
  * term, every other field zero. */
 void ready_message_init(const struct raft *r, struct raft_message *m,
@@ -320,7 +323,9 @@ struct raft {
 	struct raft_msgq pend_msgs;
 	struct raft_msgq out_now;
 	struct raft_msgq out_msgs;
+	struct raft_msgq flush_now; /* raft_flush_now()'s, reused */
 	bool outstanding;
+	bool out_has_install; /* the outstanding batch installs a snapshot */
 	void *out_block;
 	void *out_chunk_buf;
 	size_t out_n_entries;

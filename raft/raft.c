@@ -361,6 +361,14 @@ raft_term raft_current_term(const struct raft *r)
 	return r->term;
 }
 
+raft_term raft_term_at(const struct raft *r, raft_index index)
+{
+	raft_term t = 0;
+	if (index == 0 || !log_term_at(&r->log, index, &t))
+		return 0;
+	return t;
+}
+
 void raft_status(const struct raft *r, struct raft_status *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -378,6 +386,8 @@ void raft_status(const struct raft *r, struct raft_status *st)
 	st->config_index = r->config_index;
 	st->config_committed = r->config_index <= r->commit;
 	st->transfer_target = r->transfer_target;
+	st->term_committed =
+		r->role == RAFT_LEADER && r->commit >= r->noop_index;
 	st->n_peers = r->config.n;
 	bool leader = r->role == RAFT_LEADER;
 	for (unsigned k = 0; k < r->config.n && k < RAFT_MAX_SERVERS; k++) {

@@ -14,6 +14,19 @@
  * (votes, responses, candidacy), which the caller sends only once the
  * batch is durable.
  *
+ * Messages that may go out at once need not wait for a batch at all:
+ * raft_flush_now() hands them over while a batch is outstanding too, so a
+ * slow disk (a batch taking longer than the election timeout) delays
+ * neither a leader's heartbeats nor its replication. A follower's answer
+ * to an APPEND joins them when it claims nothing that is not durable yet:
+ * its term is durable and, if it is a success, the entries it
+ * acknowledges are (index <= stable). Otherwise it waits for the batch as
+ * before, and an empty APPEND (a heartbeat) is answered twice: at once
+ * with the durable prefix, later with everything. The early answer keeps
+ * the leader's check-quorum and ReadIndex rounds going however slow this
+ * follower's disk is; it is true when sent because nothing in it depends
+ * on what is still in flight.
+ *
  * What accumulates between batches
  * --------------------------------
  *   hs_dirty          term or vote changed;
@@ -100,13 +113,7 @@ static void ready_msgq_swap(struct raft_msgq *a, struct raft_msgq *b)
 	*b = t;
 }
 
-/* Queues m (copied; `owned` is freed with it) for the next batch. A
- * leader's APPEND, SNAPSHOT and TIMEOUT_NOW may leave before persistence,
- * as long as the term they carry is already handed out for persistence:
- * a batch goes out only after the previous one is advanced, so a term
- * that is not dirty is durable by the time these messages leave. On
- * RAFT_ENOMEM the message is dropped (the protocol survives lost
- * messages) and `owned` freed. */
+
 void ready_message_init(const struct raft *r, struct raft_message *m,
                         int type, raft_id to)
 {
@@ -117,12 +124,30 @@ void ready_message_init(const struct raft *r, struct raft_message *m,
 	m->term = r->term;
 }
 
+bool ready_can_answer_now(const struct raft *r)
+{
+	return r->role != RAFT_LEADER && !r->hs_dirty && !r->out_has_hs &&
+	       !r->pend_has_install && !r->out_has_install;
+}
+
+/* Queues m (copied; `owned` is freed with it). A leader's APPEND, SNAPSHOT
+ * and TIMEOUT_NOW may leave before persistence, as long as the term they
+ * carry is already handed out for persistence (not dirty): durable by the
+ * time they leave, because raft_flush_now() holds them while a hard state
+ * is in flight. So may a follower's APPEND_RESP that acknowledges only
+ * durable entries (see the top of this file): stable counts only entries
+ * that are durable and equal to the in-memory log (a truncation lowers
+ * it). Everything else waits for the batch. On RAFT_ENOMEM the message is
+ * dropped (the protocol survives lost messages) and `owned` freed. */
 int ready_send(struct raft *r, const struct raft_message *m, void *owned)
 {
-	bool now = (m->type == RAFT_MSG_APPEND ||
-	            m->type == RAFT_MSG_SNAPSHOT ||
-	            m->type == RAFT_MSG_TIMEOUT_NOW) &&
-	           r->role == RAFT_LEADER && !r->hs_dirty;
+	bool now = ((m->type == RAFT_MSG_APPEND ||
+	             m->type == RAFT_MSG_SNAPSHOT ||
+	             m->type == RAFT_MSG_TIMEOUT_NOW) &&
+	            r->role == RAFT_LEADER && !r->hs_dirty) ||
+	           (m->type == RAFT_MSG_APPEND_RESP && ready_can_answer_now(r) &&
+	            (!m->append_resp.success ||
+	             m->append_resp.index <= r->stable));
 	int rv = ready_msgq_push(now ? &r->pend_now : &r->pend_msgs, m, owned);
 	if (rv != RAFT_OK)
 		free(owned);
@@ -149,6 +174,7 @@ void ready_close(struct raft *r)
 	ready_msgq_free(&r->pend_msgs);
 	ready_msgq_free(&r->out_now);
 	ready_msgq_free(&r->out_msgs);
+	ready_msgq_free(&r->flush_now);
 	free(r->out_block);
 	r->out_block = NULL;
 	free(r->out_chunk_buf);
@@ -235,6 +261,7 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 		rd->has_install_snapshot = true;
 		rd->install_snapshot = r->pend_install;
 		r->pend_has_install = false;
+		r->out_has_install = true;
 	}
 
 	rd->truncate_from = r->pend_truncate;
@@ -308,6 +335,7 @@ void raft_advance(struct raft *r, const struct raft_ready *rd)
 	r->out_n_entries = 0;
 	r->out_last_entry = 0;
 	r->out_last_committed = 0;
+	r->out_has_install = false;
 	r->outstanding = false;
 	if (r->out_has_hs) {
 		r->out_has_hs = false;
@@ -317,4 +345,27 @@ void raft_advance(struct raft *r, const struct raft_ready *rd)
 	/* Our own log counts toward commitment once durable. */
 	if (r->role == RAFT_LEADER)
 		replication_maybe_commit(r);
+}
+
+/* ------------------------------------------------- messages without batch */
+
+bool raft_has_now(const struct raft *r)
+{
+	return r->pend_now.n > 0 && !r->out_has_hs;
+}
+
+/* The messages of pend_now leave through send() in the order queued. Not
+ * while a hard state is in flight: pend_now holds messages queued when
+ * their term was not dirty, i.e. durable or in the outstanding batch;
+ * once no hard state is outstanding, it is durable. */
+size_t raft_flush_now(struct raft *r, raft_send_fn send, void *arg)
+{
+	if (!raft_has_now(r))
+		return 0;
+	ready_msgq_swap(&r->pend_now, &r->flush_now);
+	size_t n = r->flush_now.n;
+	for (size_t k = 0; k < n; k++)
+		send(arg, &r->flush_now.msgs[k]);
+	ready_msgq_clear(&r->flush_now);
+	return n;
 }

@@ -449,6 +449,15 @@ int replication_recv_append(struct raft *r, const struct raft_message *m)
 
 	struct raft_message resp;
 	replication_append_resp(r, m, true, msg_last, &resp);
+	/* A heartbeat whose answer must wait for entries still being
+	 * persisted is also answered at once with the durable prefix (see
+	 * ready.c): that keeps us counted by the leader's check-quorum and
+	 * ReadIndex rounds while our disk is slow. */
+	if (n == 0 && msg_last > r->stable && ready_can_answer_now(r)) {
+		struct raft_message early = resp;
+		early.append_resp.index = r->stable;
+		ready_send(r, &early, NULL);
+	}
 	ready_send(r, &resp, NULL);
 	return RAFT_OK;
 }

@@ -32,8 +32,10 @@
  * Only one ready batch may be outstanding: raft_ready() may not be called
  * again before raft_advance() for the previous one. Between the two, the
  * caller may keep calling raft_tick(), raft_step() and the request functions;
- * what they produce waits for the next batch. That is what lets lmsd persist
- * asynchronously (PostgreSQL in flight) while the event loop keeps running.
+ * what they produce waits for the next batch, except the messages that need
+ * no persistence, which raft_flush_now() hands over at once. That is what
+ * lets lmsd persist asynchronously (PostgreSQL in flight) while the event
+ * loop keeps running, heartbeats and replication included.
  *
  * Ownership
  * ---------
@@ -407,12 +409,13 @@ struct raft_ready {
 	raft_index compact_before;
 
 	/* Messages that may be sent before the persistence above is done
-	 * (a leader's APPEND/SNAPSHOT/TIMEOUT_NOW: Section 10.2.1). */
+	 * (a leader's APPEND/SNAPSHOT/TIMEOUT_NOW: Section 10.2.1; a
+	 * follower's answer acknowledging only durable entries). */
 	const struct raft_message *messages_now;
 	size_t n_messages_now;
 
 	/* Messages that must wait until the persistence above is durable
-	 * (votes, responses, candidacy). */
+	 * (votes, other responses, candidacy). */
 	const struct raft_message *messages;
 	size_t n_messages;
 
@@ -439,6 +442,19 @@ void raft_ready(struct raft *r, struct raft_ready *rd);
 /* Everything in rd is durable, its messages were handed to the transport and
  * its committed entries applied. Frees the batch. */
 void raft_advance(struct raft *r, const struct raft_ready *rd);
+
+/* Messages that need no persistence (a leader's APPEND, SNAPSHOT and
+ * TIMEOUT_NOW; a follower's answer that acknowledges only durable entries)
+ * may leave without waiting for a batch, also while one is outstanding:
+ * raft_flush_now() calls send() for each, in order, and frees them (send
+ * must copy what it keeps and may only read the core: raft_status()). Calling
+ * it after every raft_step()/raft_tick()/request keeps heartbeats and
+ * replication going while a slow disk holds a batch; a caller that never
+ * calls it gets the same messages in the next batch's messages_now.
+ * Returns how many were sent. */
+typedef void (*raft_send_fn)(void *arg, const struct raft_message *m);
+bool raft_has_now(const struct raft *r);
+size_t raft_flush_now(struct raft *r, raft_send_fn send, void *arg);
 
 /* ------------------------------------------------------------------ status */
 
@@ -482,6 +498,8 @@ struct raft_status {
 	raft_index config_index;    /* index of the config in effect */
 	bool config_committed;
 	raft_id transfer_target;    /* 0 = none */
+	bool term_committed;        /* leader: its no-op has committed (it
+	                               serves reads and config changes) */
 	unsigned n_peers;
 	struct raft_peer_status peers[RAFT_MAX_SERVERS]; /* incl. self */
 };
@@ -492,6 +510,10 @@ void raft_status(const struct raft *r, struct raft_status *st);
 raft_id raft_leader(const struct raft *r);
 int raft_role(const struct raft *r);
 raft_term raft_current_term(const struct raft *r);
+/* Term of entry `index` in the in-memory log (which may run ahead of what
+ * ready batches handed out), the snapshot's term at its index, 0 if
+ * absent or compacted. */
+raft_term raft_term_at(const struct raft *r, raft_index index);
 
 #ifdef __cplusplus
 }

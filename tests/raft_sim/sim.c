@@ -389,8 +389,7 @@ raft_id sim_ready_leader(struct sim *s)
 		return 0;
 	struct raft_status st;
 	raft_status(s->nodes[id].r, &st);
-	if (st.commit_index == 0 ||
-	    sim_log_term(s, id, st.commit_index) != st.term)
+	if (!st.term_committed)
 		return 0;
 	return id;
 }

@@ -38,9 +38,11 @@
  *   Persistence before sending (Figure 2, "respond to RPCs only after
  *   updating stable storage"): a sent message's term is durable; a granted
  *   vote and a candidacy are durable; a successful APPEND_RESP acknowledges
- *   only durable entries; messages_now holds only a leader's APPEND,
- *   SNAPSHOT and TIMEOUT_NOW. Persisted terms never decrease and a vote never
- *   changes within a term.
+ *   only durable entries; what leaves without waiting for a batch
+ *   (messages_now, raft_flush_now) is only a leader's APPEND, SNAPSHOT and
+ *   TIMEOUT_NOW or an APPEND_RESP (held to the rules above like any
+ *   other). Persisted terms never decrease and a vote never changes within
+ *   a term.
  *
  *   Acknowledged entries kept: what a node acknowledged (successful
  *   APPEND_RESP) in its current term is counted by that term's leader, so
@@ -306,10 +308,12 @@ void check_send(struct sim *s, struct sim_node *n, const struct raft_message *m,
 {
 	const struct raft_hard_state *hs = &n->st.hs;
 	if (now && m->type != RAFT_MSG_APPEND && m->type != RAFT_MSG_SNAPSHOT &&
-	    m->type != RAFT_MSG_TIMEOUT_NOW) {
+	    m->type != RAFT_MSG_TIMEOUT_NOW &&
+	    m->type != RAFT_MSG_APPEND_RESP) {
 		sim_fail(s, "persist before send",
-		         "node %llu puts a %s in messages_now (only a leader's "
-		         "APPEND, SNAPSHOT, TIMEOUT_NOW may skip persistence)",
+		         "node %llu sends a %s without waiting for its batch "
+		         "(only a leader's APPEND, SNAPSHOT, TIMEOUT_NOW and "
+		         "an APPEND_RESP of durable entries may)",
 		         ULL(n->id), msg_type_name(m->type));
 		return;
 	}
@@ -717,8 +721,12 @@ static void check_commit_durable(struct sim *s, struct sim_node *n,
 		if (st->peers[k].role_in_config == RAFT_VOTER)
 			voters++;
 	for (raft_index i = from + 1; i <= to && !s->failed; i++) {
+		/* The leader may commit entries it has not handed out in a
+		 * batch yet (its own write is still pending; Section
+		 * 10.2.1): their term comes from its in-memory log. */
 		const struct vent *v = vlog_get(&n->view, i);
-		if (v == NULL)
+		raft_term term = v ? v->term : raft_term_at(n->r, i);
+		if (term == 0)
 			continue; /* below the leader's snapshot */
 		unsigned have = 0;
 		for (unsigned k = 0; k < st->n_peers; k++) {
@@ -726,14 +734,14 @@ static void check_commit_durable(struct sim *s, struct sim_node *n,
 			if (p->role_in_config != RAFT_VOTER ||
 			    p->id > SIM_MAX_NODES)
 				continue;
-			if (durable_has(&s->nodes[p->id], i, v->term))
+			if (durable_has(&s->nodes[p->id], i, term))
 				have++;
 		}
 		if (have < voters / 2 + 1) {
 			sim_fail(s, "commit durability",
 			         "leader %llu of term %llu commits %llu/%llu but "
 			         "only %u of %u voters have it durable",
-			         ULL(n->id), ULL(st->term), ULL(i), ULL(v->term),
+			         ULL(n->id), ULL(st->term), ULL(i), ULL(term),
 			         have, voters);
 		}
 	}
@@ -745,7 +753,13 @@ static void check_leader_completeness(struct sim *s, struct sim_node *n,
 	while (n->lc_checked < s->g_n && !s->failed) {
 		raft_index i = n->lc_checked + 1;
 		const struct gent *g = &s->g[i];
-		if (g->est <= term && i > n->view.base) {
+		if (g->est <= term && i > vlog_last(&n->view) &&
+		    raft_term_at(n->r, i) == g->term) {
+			/* not handed out in a batch yet (the leader's own
+			 * write pending): the term says it is the same
+			 * entry (Log Matching checks the content once it
+			 * is handed out) */
+		} else if (g->est <= term && i > n->view.base) {
 			const struct vent *v = vlog_get(&n->view, i);
 			if (v == NULL || v->term != g->term ||
 			    v->chash != g->chash) {

@@ -6,6 +6,8 @@
  *
  *   take      raft_ready(); the batch is mirrored in the view log and
  *             checked (sim_check.c); messages_now go to the network at once;
+ *   flush     raft_flush_now() at every pump, also while a batch is in
+ *             flight: what may leave without persistence goes at once;
  *             a persistence delay in [0, max_persist_delay] ticks is drawn.
  *   complete  when the delay is over (at once for 0): the hard state, the
  *             snapshot chunk, the snapshot install, the log changes are
@@ -293,8 +295,27 @@ void node_complete(struct sim *s, struct sim_node *n)
 
 /* ---------------------------------------------------------------- pump */
 
+struct flush_ctx {
+	struct sim *s;
+	struct sim_node *n;
+};
+
+static void flush_one(void *arg, const struct raft_message *m)
+{
+	struct flush_ctx *c = arg;
+	if (c->s->failed)
+		return;
+	check_send(c->s, c->n, m, true);
+	if (!c->s->failed)
+		net_send(c->s, c->n, m);
+}
+
 void node_pump(struct sim *s, struct sim_node *n)
 {
+	if (!s->failed && n->up && !n->paused) {
+		struct flush_ctx c = {s, n};
+		raft_flush_now(n->r, flush_one, &c);
+	}
 	while (!s->failed && n->up && !n->paused && !n->inflight &&
 	       raft_has_ready(n->r)) {
 		struct raft_ready *rd = &n->rd;

@@ -215,6 +215,58 @@ static void leader_counts_only_durable(void **state)
 	t_finish(s);
 }
 
+/* A disk slower than the election timeout on every node (a busy shared
+ * PostgreSQL, fsync under load) must not cost the leader its leadership:
+ * heartbeats go out while the leader's own batch is still being written,
+ * and a follower answers them at once with what it already holds durably,
+ * so neither the followers' election timers nor the leader's check-quorum
+ * fire. Proposals keep committing meanwhile, and a ReadIndex, confirmed by
+ * those answers, completes. */
+static void slow_disk_keeps_leader(void **state)
+{
+	struct sim_options o;
+	t_options(&o, 5, 41);
+	o.min_latency = 1;
+	o.max_latency = 2;
+	struct sim *s = t_sim(state, &o);
+	raft_id l = t_leader(s);
+	raft_term term = sim_term(s, l);
+	raft_index before = t_commit(s);
+	unsigned slow = o.election_ticks * 3 / 2;
+	sim_set_persist_delay(s, slow, slow + 5);
+	uint64_t ctx = 0;
+	for (unsigned t = 0; t < 10 * o.election_ticks; t++) {
+		if (sim_role(s, l) != RAFT_LEADER)
+			t_fail(s, "leader %llu stepped down under slow "
+			       "storage (check-quorum)",
+			       (unsigned long long)l);
+		if (t % 5 == 0) {
+			raft_index idx;
+			raft_term pt;
+			assert_int_equal(sim_propose(s, l, &idx, &pt), 0);
+		}
+		if (t == 3 * o.election_ticks)
+			assert_int_equal(sim_read_index(s, l, &ctx), 0);
+		t_run(s, 1);
+		for (raft_id id = 1; id <= 5; id++)
+			if (sim_term(s, id) != term)
+				t_fail(s, "node %llu is in term %llu: an "
+				       "election under slow storage (leader "
+				       "%llu, term %llu)",
+				       (unsigned long long)id,
+				       (unsigned long long)sim_term(s, id),
+				       (unsigned long long)l,
+				       (unsigned long long)term);
+	}
+	T_CHECK(s, sim_leader(s) == l);
+	T_CHECK(s, sim_commit_index(s, l) > before + 10);
+	raft_index ri;
+	int rv = -1;
+	T_CHECK(s, sim_read_result(s, ctx, &ri, &rv) && rv == 0);
+	sim_set_persist_delay(s, 0, 2);
+	t_finish(s);
+}
+
 /* ---------------------------------------------------- Figure 8, by hand */
 
 struct f8 {
@@ -502,6 +554,7 @@ static const struct CMUnitTest tests[] = {
 	T_CASE(crash_loses_unpersisted),
 	T_CASE(crash_during_persist),
 	T_CASE(leader_counts_only_durable),
+	T_CASE(slow_disk_keeps_leader),
 	T_CASE(figure8_scenario),
 	T_CASE(figure8_reliable),
 	T_CASE(figure8_unreliable),

@@ -355,10 +355,11 @@ void cl_isolate(struct cluster *c, raft_id id, bool cut)
 static void cl_check_send(struct cl_node *n, const struct raft_message *m,
                           bool now)
 {
-	if (now)
+	if (now) /* an APPEND_RESP is held to the durability rule below */
 		assert_true(m->type == RAFT_MSG_APPEND ||
 		            m->type == RAFT_MSG_SNAPSHOT ||
-		            m->type == RAFT_MSG_TIMEOUT_NOW);
+		            m->type == RAFT_MSG_TIMEOUT_NOW ||
+		            m->type == RAFT_MSG_APPEND_RESP);
 	if (m->type != RAFT_MSG_PREVOTE && m->type != RAFT_MSG_PREVOTE_RESP)
 		assert_true(m->term <= n->hs.term);
 	if (m->type == RAFT_MSG_VOTE_RESP && m->vote_resp.granted)

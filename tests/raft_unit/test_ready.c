@@ -213,14 +213,112 @@ static void test_duplicate_and_reordered_appends(void **state)
 	raft_ready(r, &rd);
 	assert_int_equal(rd.truncate_from, 0);
 	assert_int_equal(rd.n_entries, 0);
-	assert_int_equal(rd.n_messages, 3);
-	assert_int_equal(rd.messages[0].append_resp.index, 3);
-	assert_int_equal(rd.messages[1].append_resp.index, 4);
-	assert_int_equal(rd.messages[2].append_resp.index, 5);
+	/* all three acknowledge durable entries only: no need to wait */
+	assert_int_equal(rd.n_messages, 0);
+	assert_int_equal(rd.n_messages_now, 3);
+	assert_int_equal(rd.messages_now[0].append_resp.index, 3);
+	assert_int_equal(rd.messages_now[1].append_resp.index, 4);
+	assert_int_equal(rd.messages_now[2].append_resp.index, 5);
 	raft_advance(r, &rd);
 	struct raft_status st;
 	raft_status(r, &st);
 	assert_int_equal(st.last_index, 5);
+	raft_free(r);
+}
+
+struct sent {
+	struct raft_message m[8];
+	size_t n;
+};
+
+static void collect(void *arg, const struct raft_message *m)
+{
+	struct sent *out = arg;
+	assert_true(out->n < 8);
+	out->m[out->n++] = *m;
+}
+
+/* A slow disk must not silence a follower: while a batch of entries is
+ * being persisted, a heartbeat is answered at once with what is durable
+ * (raft_flush_now), which also confirms the leader's ReadIndex round; the
+ * acknowledgement of the entries in flight still waits for the batch. */
+static void test_heartbeat_answered_while_batch_outstanding(void **state)
+{
+	(void)state;
+	struct raft *r = bootstrapped();
+	struct raft_ready rd;
+	struct raft_entry e[4] = {ent(2, 2, "a"), ent(3, 2, "b"), ent(4, 2, "c"),
+	                          ent(5, 2, "d")};
+	struct raft_message m = append(2, 1, 1, 1, e, 2);
+	raft_step(r, &m);
+	raft_ready(r, &rd);
+	raft_advance(r, &rd); /* term 2 and 2..3 durable */
+
+	m = append(2, 3, 2, 3, e + 2, 2);
+	raft_step(r, &m);
+	raft_ready(r, &rd); /* 4..5 being persisted */
+	assert_int_equal(rd.n_entries, 2);
+	assert_int_equal(rd.n_messages, 1);
+	assert_int_equal(rd.messages[0].append_resp.index, 5);
+
+	struct raft_message hb = append(2, 5, 2, 3, NULL, 0);
+	hb.append.read_ctx = 7;
+	raft_step(r, &hb);
+	assert_false(raft_has_ready(r));
+	assert_true(raft_has_now(r));
+	struct sent out = {.n = 0};
+	assert_int_equal(raft_flush_now(r, collect, &out), 1);
+	assert_int_equal(out.m[0].type, RAFT_MSG_APPEND_RESP);
+	assert_true(out.m[0].append_resp.success);
+	assert_int_equal(out.m[0].append_resp.index, 3); /* durable only */
+	assert_int_equal(out.m[0].append_resp.read_ctx, 7);
+	assert_int_equal(out.m[0].term, 2);
+	assert_false(raft_has_now(r));
+	raft_advance(r, &rd);
+
+	/* the full answer to the heartbeat follows the batch */
+	assert_true(raft_has_ready(r));
+	raft_ready(r, &rd);
+	assert_int_equal(rd.n_messages_now, 0);
+	assert_int_equal(rd.n_messages, 1);
+	assert_int_equal(rd.messages[0].append_resp.index, 5);
+	assert_int_equal(rd.messages[0].append_resp.read_ctx, 7);
+	raft_advance(r, &rd);
+
+	/* now that 5 is durable, a heartbeat is answered in full at once */
+	raft_step(r, &hb);
+	out.n = 0;
+	assert_int_equal(raft_flush_now(r, collect, &out), 1);
+	assert_int_equal(out.m[0].append_resp.index, 5);
+	raft_free(r);
+}
+
+/* Nothing leaves early while the term it carries is not durable: a new
+ * term in flight holds every answer, early or not, until its batch is
+ * advanced. */
+static void test_no_early_answer_while_term_in_flight(void **state)
+{
+	(void)state;
+	struct raft *r = bootstrapped();
+	struct raft_ready rd;
+	struct raft_entry e[1] = {ent(2, 3, "a")};
+	struct raft_message m = append(3, 1, 1, 1, e, 1);
+	raft_step(r, &m);
+	raft_ready(r, &rd);
+	assert_true(rd.has_hard_state); /* term 3 in flight */
+	struct raft_message hb = append(3, 2, 3, 1, NULL, 0);
+	raft_step(r, &hb);
+	struct raft_message stale = append(3, 9, 3, 1, NULL, 0); /* reject */
+	raft_step(r, &stale);
+	assert_false(raft_has_now(r));
+	struct sent out = {.n = 0};
+	assert_int_equal(raft_flush_now(r, collect, &out), 0);
+	raft_advance(r, &rd);
+	raft_ready(r, &rd);
+	assert_int_equal(rd.n_messages, 2); /* both answers, after the term */
+	assert_int_equal(rd.messages[0].append_resp.index, 2);
+	assert_false(rd.messages[1].append_resp.success);
+	raft_advance(r, &rd);
 	raft_free(r);
 }
 
@@ -444,6 +542,8 @@ int main(void)
 		cmocka_unit_test(test_response_waits_for_persistence),
 		cmocka_unit_test(test_follower_commit_is_min_of_last_new_entry),
 		cmocka_unit_test(test_duplicate_and_reordered_appends),
+		cmocka_unit_test(test_heartbeat_answered_while_batch_outstanding),
+		cmocka_unit_test(test_no_early_answer_while_term_in_flight),
 		cmocka_unit_test(test_truncation_while_batch_outstanding),
 		cmocka_unit_test(test_entries_after_ready_go_to_next_batch),
 		cmocka_unit_test(test_restart_state),
