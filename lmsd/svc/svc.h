@@ -126,6 +126,10 @@ void svc_p_null(struct svc_params *p);
  * failure with ctx->err set (result already cleared). */
 PGresult *svc_query(struct svc_ctx *x, const char *sql,
                     const struct svc_params *p);
+/* svc_query prepares each SQL text once per connection (svc_common.c).
+ * Call this before and after changing the schema on conn: its statements
+ * are prepared afresh afterwards. */
+void svc_forget_statements(PGconn *conn);
 /* As svc_query for statements without a result; 0 or -1. *rows (may be
  * NULL) receives the affected row count. */
 int svc_exec(struct svc_ctx *x, const char *sql, const struct svc_params *p,

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <libpq-events.h>
 
 #include "svc.h"
 
@@ -91,13 +94,195 @@ void svc_p_null(struct svc_params *p)
 	p->values[i] = NULL;
 }
 
+/* ------------------------------------------------ prepared statements */
+
+/*
+ * Every query of the service is parsed and planned once per connection:
+ * the first svc_query() of a SQL text prepares it (PQprepare, named
+ * "svc_<n>"), later ones only execute it, so an apply or a read no longer
+ * pays PostgreSQL's parse and plan per statement. The statements of a
+ * connection hang on the PGconn itself (a libpq event procedure's instance
+ * data), so they live and die with it, reader and writer connections
+ * alike; a reset connection forgets them.
+ *
+ * Only SELECT / INSERT / UPDATE / DELETE / WITH are prepared; anything
+ * else (SAVEPOINT, SET, ...) runs as before. Determinism: a prepared
+ * statement answers exactly as the same text would, except after a schema
+ * change that alters its result columns ("cached plan must not change
+ * result type", SQLSTATE 0A000, a class apply treats as deterministic).
+ * So whoever changes the schema on a connection calls
+ * svc_forget_statements() before and after (migrations, snapshot
+ * installs): every node then prepares afresh, whatever it had cached. A
+ * reader connection that meets a statement invalidated by another
+ * connection's migration forgets its statements, and retries once when it
+ * is not inside a transaction.
+ */
+#define SVC_STMT_MAX 1024
+
+struct svc_stmt {
+	uint64_t hash;
+	size_t len;
+	char *sql;
+	unsigned id;
+};
+
+struct svc_stmts {
+	struct svc_stmt *v;
+	size_t n, cap;
+	unsigned next_id; /* never reused: forgotten names may still exist */
+};
+
+static void stmts_clear(struct svc_stmts *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].sql);
+	c->n = 0;
+}
+
+static int stmts_event(PGEventId id, void *info, void *pass)
+{
+	(void)pass;
+	PGconn *conn = NULL;
+	if (id == PGEVT_CONNRESET)
+		conn = ((PGEventConnReset *)info)->conn;
+	else if (id == PGEVT_CONNDESTROY)
+		conn = ((PGEventConnDestroy *)info)->conn;
+	struct svc_stmts *c = conn ? PQinstanceData(conn, stmts_event) : NULL;
+	if (c) {
+		stmts_clear(c);
+		if (id == PGEVT_CONNDESTROY) {
+			free(c->v);
+			free(c);
+			PQsetInstanceData(conn, stmts_event, NULL);
+		}
+	}
+	return 1;
+}
+
+/* The connection's statements, registered on first use; NULL when out of
+ * memory (the caller then runs the text unprepared). */
+static struct svc_stmts *stmts_of(PGconn *conn)
+{
+	struct svc_stmts *c = PQinstanceData(conn, stmts_event);
+	if (c)
+		return c;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	if (!PQregisterEventProc(conn, stmts_event, "svc statements", NULL) ||
+	    !PQsetInstanceData(conn, stmts_event, c)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void svc_forget_statements(PGconn *conn)
+{
+	struct svc_stmts *c = PQinstanceData(conn, stmts_event);
+	if (c)
+		stmts_clear(c);
+}
+
+static bool stmt_preparable(const char *sql)
+{
+	static const char *const kinds[] = {"select", "insert", "update",
+	                                    "delete", "with", NULL};
+	while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '(')
+		sql++;
+	for (int i = 0; kinds[i]; i++) {
+		size_t n = strlen(kinds[i]);
+		if (strncasecmp(sql, kinds[i], n) == 0 &&
+		    (sql[n] == ' ' || sql[n] == '\n' || sql[n] == '\t'))
+			return true;
+	}
+	return false;
+}
+
+/* The name sql is prepared under on conn (preparing it now if need be),
+ * or NULL: run it unprepared. *res receives PQprepare's failure, if any
+ * (the same error the unprepared text would give). */
+static const char *stmt_name(PGconn *conn, const char *sql, char *name,
+                             size_t cap, PGresult **res)
+{
+	*res = NULL;
+	if (!stmt_preparable(sql))
+		return NULL;
+	struct svc_stmts *c = stmts_of(conn);
+	if (!c)
+		return NULL;
+	size_t len = strlen(sql);
+	uint64_t h = 14695981039346656037ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)sql[i]) * 1099511628211ULL;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct svc_stmt *s = &c->v[i];
+		if (s->hash == h && s->len == len && memcmp(s->sql, sql, len) == 0) {
+			snprintf(name, cap, "svc_%u", s->id);
+			return name;
+		}
+	}
+	if (c->n == SVC_STMT_MAX)
+		return NULL;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? 2 * c->cap : 64;
+		struct svc_stmt *v = realloc(c->v, ncap * sizeof *v);
+		if (!v)
+			return NULL;
+		c->v = v;
+		c->cap = ncap;
+	}
+	char *copy = strdup(sql);
+	if (!copy)
+		return NULL;
+	unsigned id = c->next_id++;
+	snprintf(name, cap, "svc_%u", id);
+	PGresult *pr = PQprepare(conn, name, sql, 0, NULL);
+	if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
+		free(copy);
+		*res = pr;
+		return NULL;
+	}
+	PQclear(pr);
+	c->v[c->n++] = (struct svc_stmt){h, len, copy, id};
+	return name;
+}
+
+/* A prepared statement that another connection's schema change
+ * invalidated for good (result type changed) or that vanished. */
+static bool stmt_stale(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return st && (strcmp(st, "0A000") == 0 || strcmp(st, "26000") == 0);
+}
+
 PGresult *svc_query(struct svc_ctx *x, const char *sql,
                     const struct svc_params *p)
 {
-	PGresult *res = PQexecParams(x->conn, sql, p ? p->n : 0, NULL,
-	                             p ? p->values : NULL,
-	                             p ? p->lengths : NULL,
-	                             p ? p->formats : NULL, 0);
+	int n = p ? p->n : 0;
+	const char *const *values = p ? p->values : NULL;
+	const int *lengths = p ? p->lengths : NULL;
+	const int *formats = p ? p->formats : NULL;
+	char name[32];
+	PGresult *res;
+	const char *stmt = stmt_name(x->conn, sql, name, sizeof name, &res);
+	if (res) {
+		/* the text itself is wrong: report it like the query would */
+	} else if (stmt) {
+		res = PQexecPrepared(x->conn, stmt, n, values, lengths, formats,
+		                     0);
+		if (PQresultStatus(res) == PGRES_FATAL_ERROR && stmt_stale(res)) {
+			svc_forget_statements(x->conn);
+			if (PQtransactionStatus(x->conn) == PQTRANS_IDLE) {
+				PQclear(res);
+				res = PQexecParams(x->conn, sql, n, NULL, values,
+				                   lengths, formats, 0);
+			}
+		}
+	} else {
+		res = PQexecParams(x->conn, sql, n, NULL, values, lengths,
+		                   formats, 0);
+	}
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		svc_dberr(x, res, "query failed");

@@ -99,6 +99,7 @@ static int schema_load(void *ctx, PGconn *conn, const void *script,
 		return -1;
 	}
 	int rv = 0;
+	svc_forget_statements(conn);
 	PGresult *res = PQexec(conn, "DROP SCHEMA IF EXISTS lms CASCADE");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rv = -1;
@@ -195,7 +196,11 @@ static int migrate_run(struct svc_ctx *x, const Lms__Rpc__Migration *m)
 {
 	if (svc_exec(x, "SAVEPOINT svc_migrate", NULL, NULL))
 		return -1;
+	/* statements prepared before the schema change must not answer
+	 * after it (svc.h), nor any the migration's SQL dropped */
+	svc_forget_statements(x->conn);
 	PGresult *res = PQexec(x->conn, m->sql);
+	svc_forget_statements(x->conn);
 	ExecStatusType st = PQresultStatus(res);
 	if (PQtransactionStatus(x->conn) != PQTRANS_INTRANS &&
 	    PQtransactionStatus(x->conn) != PQTRANS_INERROR) {

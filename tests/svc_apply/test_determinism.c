@@ -245,11 +245,69 @@ static void database_failure(void **state)
 	env_close(e);
 }
 
+/* One svc_query of sql with one text parameter; its first cell. */
+static char *query_one(PGconn *conn, const char *sql, const char *arg)
+{
+	struct svc_ctx x;
+	memset(&x, 0, sizeof x);
+	x.conn = conn;
+	struct svc_params p;
+	svc_params_init(&p);
+	svc_p_text(&p, arg);
+	PGresult *res = svc_query(&x, sql, &p);
+	if (!res)
+		fail_msg("svc_query: %s", x.err);
+	assert_int_equal(PQntuples(res), 1);
+	char *v = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+/* svc_query prepares each SQL text once per connection. A schema change
+ * that alters a prepared statement's result columns must not make that
+ * statement fail ("cached plan must not change result type" is SQLSTATE
+ * 0A000, which a migration records as a deterministic failure): not on
+ * the connection that changes the schema (it forgets its statements, as
+ * migrations do), not on another one (a reader forgets and retries). */
+static void statements_follow_schema_changes(void **state)
+{
+	(void)state;
+	struct env *e = env_open("svc_det_stmt");
+	mk_people(e);
+	char ci[512];
+	pgtest_conninfo(e->db, ci, sizeof ci);
+	PGconn *reader = PQconnectdb(ci);
+	assert_int_equal(PQstatus(reader), CONNECTION_OK);
+	const char *sql = "SELECT username FROM lms.app_user WHERE username = $1";
+	for (int i = 0; i < 2; i++) { /* prepared by the first */
+		free(query_one(e->conn, sql, "ins"));
+		free(query_one(reader, sql, "ins"));
+	}
+	pgtest_exec(e->conn, "BEGIN");
+	svc_forget_statements(e->conn);
+	pgtest_exec(e->conn, "ALTER TABLE lms.app_user ALTER COLUMN username "
+	                     "TYPE varchar(200)");
+	svc_forget_statements(e->conn);
+	char *v = query_one(e->conn, sql, "ins"); /* in the same transaction */
+	assert_string_equal(v, "ins");
+	free(v);
+	pgtest_exec(e->conn, "COMMIT");
+	v = query_one(reader, sql, "ins");
+	assert_string_equal(v, "ins");
+	free(v);
+	v = query_one(reader, sql, "ins"); /* prepared afresh */
+	assert_string_equal(v, "ins");
+	free(v);
+	PQfinish(reader);
+	env_close(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(same_log_same_tables),
 		cmocka_unit_test(database_failure),
+		cmocka_unit_test(statements_follow_schema_changes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
