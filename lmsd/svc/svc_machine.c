@@ -504,9 +504,15 @@ static int machine_apply(void *ctx, PGconn *conn, raft_index index,
                          char *err, size_t errlen)
 {
 	const uint8_t *p = cmd;
-	if (len > 0 && p[0] == SVC_CMD_TAG)
+	if (len > 0 && p[0] == SVC_CMD_TAG) {
+		/* key/value puts may be in flight (pgs.h): the LMS statements
+		 * need the connection to themselves */
+		if (pgs_kv_state_machine.flush(pgs_kv_state_machine.ctx, conn,
+		                               err, errlen) != 0)
+			return -1;
 		return lms_apply(ctx, conn, index, p + 1, len - 1, result, err,
 		                 errlen);
+	}
 	return pgs_kv_state_machine.apply(pgs_kv_state_machine.ctx, conn,
 	                                  index, cmd, len, result, err, errlen);
 }
@@ -530,6 +536,7 @@ void svc_machine_init(struct svc_machine *m, const struct svc_limits *lim)
 	m->sm.setup_sql = setup_sql;
 	m->sm.apply = machine_apply;
 	m->sm.prepare = machine_prepare;
+	m->sm.flush = pgs_kv_state_machine.flush;
 	m->sm.schema_dump = schema_dump;
 	m->sm.schema_load = schema_load;
 	m->sm.ctx = m;

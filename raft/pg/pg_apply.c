@@ -348,8 +348,34 @@ static int set_applied(struct pgs *pgs, raft_index to)
 	return 0;
 }
 
+/* Waits for what the state machine left in flight (pgs.h, flush). */
+static int sm_flush(struct pgs *pgs)
+{
+	if (!pgs->sm->flush)
+		return 0;
+	char err[PG_ERRMSG_MAX] = "";
+	if (pgs->sm->flush(pgs->sm->ctx, pgs->conn, err, sizeof err) != 0)
+		return pg_fail(pgs, PGS_EDB, "could not apply the batch (state "
+		               "machine \"%s\"): %s", pgs->sm->name,
+		               err[0] ? err : "unknown failure");
+	return 0;
+}
+
+static int apply_entries(struct pgs *pgs, const struct raft_ready *rd,
+                         struct pgs_apply_result *results);
+
 int pg_apply_committed(struct pgs *pgs, const struct raft_ready *rd,
                        struct pgs_apply_result *results)
+{
+	int rv = apply_entries(pgs, rd, results);
+	/* out of pipeline mode whatever happened: the caller's ROLLBACK or
+	 * the next statements need the connection */
+	int frv = sm_flush(pgs);
+	return rv ? rv : frv;
+}
+
+static int apply_entries(struct pgs *pgs, const struct raft_ready *rd,
+                         struct pgs_apply_result *results)
 {
 	size_t n = rd->n_committed;
 	if (n > pgs->result_cap) {
@@ -383,7 +409,8 @@ int pg_apply_committed(struct pgs *pgs, const struct raft_ready *rd,
 			rv = apply_normal(pgs, e, r, &pgs->result_off[i]);
 			break;
 		case RAFT_ENTRY_CONFIG:
-			rv = apply_config(pgs, e);
+			rv = sm_flush(pgs);
+			rv = rv ? rv : apply_config(pgs, e);
 			r->status = PGS_NOT_NORMAL;
 			break;
 		case RAFT_ENTRY_NOOP:
@@ -397,7 +424,7 @@ int pg_apply_committed(struct pgs *pgs, const struct raft_ready *rd,
 		if (rv)
 			return rv;
 	}
-	if ((rv = sessions_store(pgs)) ||
+	if ((rv = sm_flush(pgs)) || (rv = sessions_store(pgs)) ||
 	    (rv = set_applied(pgs, rd->committed[n - 1].index)))
 		return rv;
 	for (size_t i = 0; i < n; i++)

@@ -239,12 +239,106 @@ static PGresult *kv_exec(PGconn *conn, const char *stmt, const struct kv_cmd *c,
 	return NULL;
 }
 
+/*
+ * Puts are pipelined: a put's answer (OK, version = its index) does not
+ * depend on the database, so its INSERT is only sent (libpq pipeline
+ * mode) and the next entries go on; kv_flush collects the outcomes in
+ * one round trip, before any statement whose result is needed (a get, a
+ * delete, the driver's own statements at the end of the batch). A put
+ * that fails there fails the whole apply, exactly as if it had failed at
+ * once. At most KV_PIPELINE_MAX are in flight, so that the server's
+ * answers never fill the socket while this (blocking) connection is still
+ * sending. The count is per thread: a connection applies on one thread,
+ * one batch at a time.
+ */
+#define KV_PIPELINE_MAX 256
+
+static _Thread_local unsigned kv_in_flight;
+
+static int kv_flush(void *ctx, PGconn *conn, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF)
+		return 0;
+	unsigned pending = kv_in_flight;
+	kv_in_flight = 0;
+	int rv = 0;
+	if (!PQpipelineSync(conn)) {
+		snprintf(err, errlen, "could not end the pipeline of puts: %s",
+		         PQerrorMessage(conn));
+		rv = -1;
+	}
+	/* each put's result and the NULL that ends it, then the sync; after
+	 * a failure the rest come back PGRES_PIPELINE_ABORTED */
+	for (unsigned nulls = 0; rv == 0 || PQstatus(conn) == CONNECTION_OK;) {
+		PGresult *res = PQgetResult(conn);
+		if (!res) {
+			if (PQstatus(conn) != CONNECTION_OK ||
+			    ++nulls > pending + 1) {
+				if (rv == 0)
+					snprintf(err, errlen, "the pipeline of "
+					         "puts ended early: %s",
+					         PQerrorMessage(conn));
+				rv = -1;
+				break;
+			}
+			continue;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (st != PGRES_COMMAND_OK && rv == 0) {
+			char m[PG_ERRMSG_MAX];
+			pg_message(conn, res, m, sizeof m);
+			snprintf(err, errlen, "a put failed: %s", m);
+			rv = -1;
+		}
+		PQclear(res);
+	}
+	if (!PQexitPipelineMode(conn) && rv == 0) {
+		snprintf(err, errlen, "could not leave pipeline mode: %s",
+		         PQerrorMessage(conn));
+		rv = -1;
+	}
+	return rv;
+}
+
 /* encode_result's outcome as apply's: 0, or -1 with a message. */
 static int kv_answered(int rv, char *err, size_t errlen)
 {
 	if (rv)
 		snprintf(err, errlen, "out of memory");
 	return rv ? -1 : 0;
+}
+
+static int kv_put_pipelined(PGconn *conn, const struct kv_cmd *c,
+                            raft_index index, struct pgs_buf *result,
+                            char *err, size_t errlen)
+{
+	if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF &&
+	    !PQenterPipelineMode(conn)) {
+		snprintf(err, errlen, "could not enter pipeline mode: %s",
+		         PQerrorMessage(conn));
+		return -1;
+	}
+	struct pg_params p;
+	pg_params_init(&p);
+	pg_param_bytes(&p, c->key, c->key_len); /* binary text = its bytes */
+	pg_param_bytes(&p, c->value, c->value_len);
+	pg_param_u64(&p, index);
+	if (!PQsendQueryPrepared(conn, "pgs_kv_put", p.n, p.values, p.lengths,
+	                         p.formats, 1)) {
+		snprintf(err, errlen, "could not send a put: %s",
+		         PQerrorMessage(conn));
+		return -1;
+	}
+	if (++kv_in_flight >= KV_PIPELINE_MAX &&
+	    kv_flush(NULL, conn, err, errlen) != 0)
+		return -1;
+	return kv_answered(encode_result(result, PGS_KV_OK, index, false, NULL, 0),
+	                   err, errlen);
 }
 
 static int kv_apply(void *ctx, PGconn *conn, raft_index index,
@@ -259,6 +353,10 @@ static int kv_apply(void *ctx, PGconn *conn, raft_index index,
 		                                 true, bad, strlen(bad)), err, errlen);
 	PGresult *res;
 	int rv;
+	if (c.op == PGS_KV_PUT)
+		return kv_put_pipelined(conn, &c, index, result, err, errlen);
+	if (kv_flush(NULL, conn, err, errlen) != 0)
+		return -1;
 	if (c.op == PGS_KV_DELETE) {
 		res = kv_exec(conn, "pgs_kv_delete", &c, NULL, 0, false, 0,
 		              PGRES_COMMAND_OK, err, errlen);
@@ -304,6 +402,7 @@ const struct pgs_state_machine pgs_kv_state_machine = {
 	.tables = kv_tables,
 	.apply = kv_apply,
 	.prepare = kv_prepare,
+	.flush = kv_flush,
 	.ctx = NULL,
 };
 

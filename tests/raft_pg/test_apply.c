@@ -321,6 +321,81 @@ static void test_kv_results(void **state)
 	fx_entries_free(&l);
 }
 
+/* Puts are pipelined (pg_kv.c): sent without waiting, their outcomes
+ * collected before any statement that needs a result. A batch of 700
+ * entries crosses the in-flight limit, mixes in a CONFIG entry, a CAS and
+ * a delete that must see the puts before them and a duplicate; and a put
+ * that fails in the pipeline fails the whole batch, leaving nothing. */
+static void test_pipelined_puts(void **state)
+{
+	struct fx *f = *state;
+	struct fx_entries l = {0};
+	struct pgs_buf cmd = PGS_BUF_INIT;
+	raft_index i = 1;
+	char key[32], val[32];
+	for (; i <= 600; i++) {
+		snprintf(key, sizeof key, "k%llu", (unsigned long long)(i % 50));
+		snprintf(val, sizeof val, "v%llu", (unsigned long long)i);
+		fx_add_put(&l, i, 1, 0, 0, key, val, strlen(val));
+	}
+	fx_add_config(&l, i++, 1, 3);                       /* 601 */
+	assert_int_equal(pgs_kv_encode_cas(&cmd, "k0", "v600", 4, "c", 1), 0);
+	add_cmd(&l, i++, 0, 0, &cmd);                       /* 602: matches */
+	fx_add_put(&l, i++, 1, 9, 1, "k1", "w", 1);         /* 603 */
+	pgs_buf_reset(&cmd);
+	assert_int_equal(pgs_kv_encode_delete(&cmd, "k2"), 0);
+	add_cmd(&l, i++, 0, 0, &cmd);                       /* 604 */
+	fx_add_put(&l, i++, 1, 9, 1, "k1", "again", 5);     /* 605: duplicate */
+	for (; i <= 700; i++)
+		fx_add_put(&l, i, 1, 0, 0, "last", "x", 1);
+	struct raft_ready rd;
+	struct pgs_apply_result res[700];
+	fx_ready_append_commit(&rd, &l, 0, 700, true);
+	fx_persist(f, &rd, res);
+	for (int k = 0; k < 600; k++) {
+		assert_int_equal(res[k].status, PGS_APPLIED);
+		assert_int_equal(fx_kv(&res[k]).version, k + 1);
+	}
+	assert_int_equal(fx_kv(&res[601]).code, PGS_KV_OK);
+	assert_int_equal(fx_kv(&res[603]).code, PGS_KV_OK);
+	assert_int_equal(res[604].status, PGS_DUPLICATE);
+	kv_expect(f, "k0", "c", 602);
+	kv_expect(f, "k1", "w", 603);
+	kv_expect(f, "k2", NULL, 0);
+	kv_expect(f, "k3", "v553", 553);
+	kv_expect(f, "last", "x", 700);
+	assert_int_equal(pgs_last_applied(f->pgs), 700);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM raft.membership"), 3);
+
+	/* a put the database refuses, in the middle of the pipeline */
+	pgtest_exec(f->conn, "ALTER TABLE raft_state.kv ADD CONSTRAINT no_bad "
+	                     "CHECK (key <> 'bad')");
+	struct fx_entries l2 = {0};
+	fx_add_put(&l2, 701, 1, 0, 0, "ok1", "1", 1);
+	fx_add_put(&l2, 702, 1, 0, 0, "bad", "1", 1);
+	fx_add_put(&l2, 703, 1, 0, 0, "ok2", "1", 1);
+	fx_ready_append_commit(&rd, &l2, 0, 3, true);
+	assert_int_equal(pgs_persist(f->pgs, &rd, res), PGS_EDB);
+	assert_non_null(strstr(pgs_errmsg(f->pgs), "no_bad"));
+	assert_int_equal(fx_count(f, "SELECT last_applied FROM raft.applied"),
+	                 700);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM raft_state.kv "
+	                             "WHERE key IN ('ok1', 'ok2', 'bad')"), 0);
+	/* as after any failed batch: reopen, then the same batch, allowed */
+	pgtest_exec(f->conn, "ALTER TABLE raft_state.kv DROP CONSTRAINT no_bad");
+	fx_close_handle(f);
+	fx_open(f);
+	struct raft_initial_state st;
+	fx_load(f, &st);
+	assert_int_equal(st.applied, 700);
+	fx_persist(f, &rd, res);
+	kv_expect(f, "ok2", "1", 703);
+	assert_int_equal(pgs_last_applied(f->pgs), 703);
+	pgs_buf_free(&cmd);
+	fx_entries_free(&l);
+	fx_entries_free(&l2);
+}
+
 static void test_config_membership(void **state)
 {
 	struct fx *f = *state;
@@ -586,6 +661,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv_results, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_puts, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_config_membership, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_crash_connection_killed,

@@ -166,6 +166,14 @@ void pgs_buf_free(struct pgs_buf *b);
  *   result); non-zero only on a database failure, with a message in err.
  *   It may run DDL in the `schemas` (a migration): the next checksum or
  *   snapshot sees the new tables.
+ * flush: may be NULL. apply may leave statements in flight on conn
+ *   (libpq pipeline mode) when their outcome cannot change its answer
+ *   (pgs_kv_state_machine's puts: one round trip for many); flush waits
+ *   for them and leaves pipeline mode. The driver calls it after the
+ *   batch's entries (also when one failed) and before it uses conn
+ *   itself; apply must flush first before any statement whose result it
+ *   needs. 0, or non-zero with a message in err (a deferred statement
+ *   failed: the whole apply fails, as if it had failed at once).
  * prepare: may be NULL; called once per connection after pgs_open has set
  *   it up, to PQprepare the statements apply uses. Non-zero = failure.
  *   It runs before any migration on a fresh node: a statement on a table
@@ -216,6 +224,7 @@ struct pgs_state_machine {
 	             const void *cmd, size_t len, struct pgs_buf *result,
 	             char *err, size_t errlen);
 	int (*prepare)(void *ctx, PGconn *conn, char *err, size_t errlen);
+	int (*flush)(void *ctx, PGconn *conn, char *err, size_t errlen);
 	void *ctx;
 	const char *setup_sql;
 	const char *const *schemas;
