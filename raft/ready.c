@@ -113,7 +113,6 @@ static void ready_msgq_swap(struct raft_msgq *a, struct raft_msgq *b)
 	*b = t;
 }
 
-
 void ready_message_init(const struct raft *r, struct raft_message *m,
                         int type, raft_id to)
 {

@@ -265,10 +265,9 @@ PGresult *svc_query(struct svc_ctx *x, const char *sql,
 	const int *formats = p ? p->formats : NULL;
 	char name[32];
 	PGresult *res;
+	/* res: PQprepare's failure, the error the text itself would give */
 	const char *stmt = stmt_name(x->conn, sql, name, sizeof name, &res);
-	if (res) {
-		/* the text itself is wrong: report it like the query would */
-	} else if (stmt) {
+	if (stmt) {
 		res = PQexecPrepared(x->conn, stmt, n, values, lengths, formats,
 		                     0);
 		if (PQresultStatus(res) == PGRES_FATAL_ERROR && stmt_stale(res)) {
@@ -279,7 +278,7 @@ PGresult *svc_query(struct svc_ctx *x, const char *sql,
 				                   lengths, formats, 0);
 			}
 		}
-	} else {
+	} else if (!res) {
 		res = PQexecParams(x->conn, sql, n, NULL, values, lengths,
 		                   formats, 0);
 	}
