@@ -3,6 +3,7 @@
  * random generator, nemesis names, logging, anomalies, node views.
  */
 #include "chaos.h"
+#include "xoshiro.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,23 +30,9 @@ void chaos_rng_seed(struct chaos_rng *r, uint64_t seed)
 		r->s[i] = splitmix64(&x);
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 uint64_t chaos_rng_next(struct chaos_rng *r)
 {
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
+	return lms_xoshiro256ss(r->s);
 }
 
 unsigned chaos_rng_range(struct chaos_rng *r, unsigned lo, unsigned hi)

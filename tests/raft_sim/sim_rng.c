@@ -1,12 +1,14 @@
 /*
  * sim_rng.c -- the simulator's only source of randomness.
  *
- * xoshiro256** seeded through splitmix64: fast, good statistical quality,
+ * xoshiro256** (common/xoshiro.h, shared with lms-chaos) seeded through
+ * splitmix64: fast, good statistical quality,
  * and fully determined by one 64-bit seed, so every run (message latencies,
  * losses, crashes, the cores' own seeds) replays exactly from --seed. The
  * simulator never calls rand() or reads a clock.
  */
 #include "sim_internal.h"
+#include "xoshiro.h"
 
 uint64_t sim_mix64(uint64_t x)
 {
@@ -37,23 +39,9 @@ void rng_seed(struct sim_rng *g, uint64_t seed)
 	}
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 uint64_t rng_next(struct sim_rng *g)
 {
-	uint64_t *s = g->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
+	return lms_xoshiro256ss(g->s);
 }
 
 uint64_t rng_range(struct sim_rng *g, uint64_t lo, uint64_t hi)
