@@ -792,38 +792,17 @@ void cl_partition(struct cluster *cl, const unsigned *side, size_t n)
 	bool in[CL_MAX_NODES + 1] = {0};
 	for (size_t i = 0; i < n; i++)
 		in[cl_node_of(cl, side[i])->id] = true;
-	char *rules = NULL;
-	size_t rlen = 0;
-	FILE *m = open_memstream(&rules, &rlen);
-	assert_non_null(m);
-	fprintf(m, "add table inet %s\n"
-	        "add chain inet %s out { type filter hook output priority 0; "
-	        "policy accept; }\n", cl->nft_table, cl->nft_table);
-	for (unsigned a = 1; a <= cl->n; a++) {
-		if (!in[a])
-			continue;
-		for (unsigned b = 1; b <= cl->n; b++) {
-			if (in[b])
-				continue;
-			fprintf(m, "add rule inet %s out ip saddr %s ip daddr %s "
-			        "drop\n", cl->nft_table, cl->nodes[a].host,
-			        cl->nodes[b].host);
-			fprintf(m, "add rule inet %s out ip saddr %s ip daddr %s "
-			        "drop\n", cl->nft_table, cl->nodes[b].host,
-			        cl->nodes[a].host);
-		}
-	}
-	fclose(m);
-	if (cl->partitioned)
-		cl_nft_delete(cl->nft_table);
-	cl->partitioned = true; /* teardown deletes it whatever happens */
-	FILE *p = popen("nft -f -", "w");
-	assert_non_null(p);
-	fputs(rules, p);
-	int rc = pclose(p);
-	free(rules);
-	if (rc != 0)
-		fail_msg("nft refused the partition rules (status %d)", rc);
+	/* every link between the side and the rest, both ways */
+	unsigned pairs[CL_MAX_NODES * CL_MAX_NODES][2];
+	size_t np = 0;
+	for (unsigned a = 1; a <= cl->n; a++)
+		for (unsigned b = 1; b <= cl->n && in[a]; b++)
+			if (!in[b]) {
+				pairs[np][0] = a;
+				pairs[np][1] = b;
+				np++;
+			}
+	cl_cut_links(cl, (const unsigned (*)[2])pairs, np);
 }
 
 void cl_heal(struct cluster *cl)
